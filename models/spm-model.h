@@ -1,0 +1,157 @@
+/* spm-model.h — a recurrent core with one of the three heads, its one parameter
+ * block, checkpoints, inference and training.  Knows nothing about plugins or video.
+ *
+ * Tensors (DESIGN §8), in this order inside the parameter block:
+ *   {lstm|rnn}.weight_ih_l{k} [G*H][D or H], .weight_hh_l{k} [G*H][H], .bias_ih_l{k}, .bias_hh_l{k} [G*H]
+ *   head.weight [C][H], head.bias [C]
+ *   embed.weight [V][E]                 (captioner)
+ *   proj.weight [H][D], proj.bias [H]   (captioner)
+ *   norm.mean [D], norm.std [D]         (when has_norm; not trained)
+ * The captioner's first layer takes the embedding: its input size is E, not D.
+ */
+#ifndef SPM_MODEL_H
+#define SPM_MODEL_H
+
+#include "spm-layers.h"
+
+G_BEGIN_DECLS
+
+#define SPM_ERROR (spm_error_quark ())
+GQuark spm_error_quark (void);
+typedef enum {
+  SPM_ERROR_FAILED,
+  SPM_ERROR_IO,        /* reading or writing a file */
+  SPM_ERROR_FORMAT,    /* a malformed checkpoint */
+  SPM_ERROR_MISMATCH,  /* a checkpoint that does not fit what is asked of it */
+  SPM_ERROR_DIVERGED,  /* NaN or Inf during training */
+} SpmError;
+
+#define SPM_MAX_LAYERS 8
+
+typedef enum { SPM_HEAD_LABELER = 0, SPM_HEAD_CLASSIFIER = 1, SPM_HEAD_CAPTIONER = 2 } SpmHeadKind;
+typedef enum { SPM_POOL_LAST = 0, SPM_POOL_MEAN = 1 } SpmPool;
+
+/* Vocabulary specials of the captioner */
+enum { SPM_TOK_NULL = 0, SPM_TOK_START = 1, SPM_TOK_END = 2, SPM_TOK_UNK = 3 };
+
+typedef struct {
+  SpmHeadKind head;
+  SpmCell cell;
+  SpmPool pool;      /* classifier */
+  int D;             /* feature size */
+  int H, L;          /* hidden size, layers (1..SPM_MAX_LAYERS) */
+  int C;             /* classes (labeler, classifier) or vocabulary size V (captioner) */
+  int E;             /* embedding size (captioner; 0 = H) */
+  float dropout;     /* between stacked layers, training only */
+  gboolean has_norm;
+} SpmModelConfig;
+
+typedef struct {
+  const char *name;  /* e.g. "lstm.weight_ih_l0" */
+  float *data;       /* view into the block */
+  int ndim;
+  int64_t shape[2];
+  gboolean trainable;
+} SpmTensor;
+
+typedef struct {
+  SpmModelConfig cfg;
+  float *params;                  /* the one block (trainable tensors first) */
+  size_t n_params;                /* floats in the block */
+  size_t n_trainable;             /* floats from the start of the block that are trained */
+  SpmTensor *tensors; int n_tensors;
+  SpmRecurrentParams layer[SPM_MAX_LAYERS];   /* views */
+  float *head_W, *head_b;
+  float *embed;                   /* captioner */
+  float *proj_W, *proj_b;         /* captioner */
+  float *norm_mean, *norm_std;    /* has_norm */
+  char **names;                   /* labels (C) or vocabulary (V); NULL-terminated, owned */
+  GHashTable *meta;               /* other __metadata__ strings (char* -> char*), owned,
+                                   * e.g. "decoder", "extractor" */
+} SpmModel;
+
+SpmModel *spm_model_new (const SpmModelConfig *cfg, GError **error);
+void spm_model_free (SpmModel *m);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpmModel, spm_model_free)
+/* PyTorch's default initialisation: U(-1/sqrt(H), 1/sqrt(H)) for the core,
+ * U(-1/sqrt(in), 1/sqrt(in)) for linear layers, N(0, 1) for the embedding; norm = (0, 1). */
+void spm_model_init (SpmModel *m, uint64_t seed);
+/* names: NULL-terminated list of C labels or V words (copied) */
+void spm_model_set_names (SpmModel *m, const char *const *names);
+const SpmTensor *spm_model_tensor (const SpmModel *m, const char *name);
+
+/* Checkpoints (DESIGN §8).  save is atomic (temporary file, fsync, rename). */
+gboolean spm_model_save (const SpmModel *m, const char *path, GError **error);
+SpmModel *spm_model_load (const char *path, GError **error);
+
+/* ---- inference -------------------------------------------------------------- */
+/* A streaming runner: B = 1, one step per call, constant memory; state carried. */
+typedef struct SpmRunner SpmRunner;
+SpmRunner *spm_runner_new (const SpmModel *m);
+void spm_runner_free (SpmRunner *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpmRunner, spm_runner_free)
+void spm_runner_reset (SpmRunner *r);
+/* x: D raw features (normalised inside).  Labeler: probs [C] of this step (may be NULL).
+ * Classifier: accumulates the pooling; probs unused. */
+void spm_runner_step (SpmRunner *r, const float *x, float *probs);
+/* classifier: probs [C] of the sequence stepped so far */
+void spm_runner_classify (SpmRunner *r, float *probs);
+/* captioner: from the raw feature vector f [D].  beam >= 1; temperature > 0 samples
+ * (with seed) instead.  Writes up to max_len tokens (without <start>/<end>) and
+ * returns their count; *score = the sentence's probability (exp of the log-prob sum
+ * over its tokens including <end>). */
+int spm_caption (const SpmModel *m, const float *f, int beam, int max_len, float temperature,
+                 uint64_t seed, int32_t *tokens, float *score);
+
+/* ---- training --------------------------------------------------------------- */
+typedef enum { SPM_OPT_SGD = 0, SPM_OPT_ADAM = 1 } SpmOptimizer;
+
+typedef struct {
+  SpmOptimizer optimizer;
+  float lr, momentum, weight_decay;
+  float beta1, beta2, eps;   /* Adam; 0 = PyTorch defaults 0.9, 0.999, 1e-8 */
+  float clip;                /* global gradient-norm clip, 0 = off */
+  int tbptt;                 /* chunk length, 0 = full BPTT */
+  int batch;
+  uint64_t seed;
+  gboolean shuffle;
+} SpmTrainConfig;
+
+/* One training sequence.
+ *  labeler:    x [T][D], y [T] one class per step (-1 = no label)
+ *  classifier: x [T][D], y [1]
+ *  captioner:  x [1][D] (the input's pooled features), y = <start> w1 .. wn <end>, n_y = n + 2 */
+typedef struct {
+  int T;
+  const float *x;
+  const int32_t *y;
+  int n_y;
+} SpmExample;
+
+typedef struct SpmTrainer SpmTrainer;
+SpmTrainer *spm_trainer_new (SpmModel *m, const SpmTrainConfig *cfg, GError **error);
+void spm_trainer_free (SpmTrainer *t);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpmTrainer, spm_trainer_free)
+
+/* Called after every update; return FALSE to stop the epoch early (interruption). */
+typedef gboolean (*SpmTrainCallback) (int64_t step, double loss, int64_t frames, void *user_data);
+
+/* One pass over ex (shuffled per epoch with the seed when cfg->shuffle).  Returns
+ * FALSE with SPM_ERROR_DIVERGED naming the step on NaN/Inf (parameters are left as
+ * they were before that update).  *mean_loss = mean loss per valid target. *stopped
+ * is set when the callback stopped it. */
+gboolean spm_trainer_epoch (SpmTrainer *t, const SpmExample *ex, size_t n,
+                            SpmTrainCallback cb, void *user_data,
+                            double *mean_loss, gboolean *stopped, GError **error);
+int64_t spm_trainer_step (const SpmTrainer *t);      /* updates made so far */
+int spm_trainer_epochs_done (const SpmTrainer *t);
+/* Optimizer state (moments, step, epoch, RNG) for --resume; a safetensors file. */
+gboolean spm_trainer_save_state (const SpmTrainer *t, const char *path, GError **error);
+gboolean spm_trainer_load_state (SpmTrainer *t, const char *path, GError **error);
+
+/* norm.mean / norm.std from the frames of all examples (std floored at 1e-6) */
+void spm_model_fit_norm (SpmModel *m, const SpmExample *ex, size_t n);
+
+G_END_DECLS
+
+#endif

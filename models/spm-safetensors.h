@@ -1,0 +1,58 @@
+/* spm-safetensors.h — reading and writing safetensors files (float32 tensors).
+ *
+ * File: 8-byte little-endian header size N, N bytes of JSON
+ *   {"__metadata__": {"k": "v", ...}, "name": {"dtype": "F32", "shape": [..],
+ *    "data_offsets": [begin, end]}, ...}
+ * then the raw little-endian data; offsets are relative to the end of the header.
+ * The reader validates everything (JSON syntax, dtype, shape x 4 == end - begin,
+ * offsets inside the file, no overlap, the data region fully covered) and rejects
+ * anything else with SPM_ERROR_FORMAT naming the file and the fault.
+ */
+#ifndef SPM_SAFETENSORS_H
+#define SPM_SAFETENSORS_H
+
+#include <glib.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+#define SPM_ST_MAX_DIMS 8
+
+typedef struct {
+  char *name;
+  int ndim;
+  int64_t shape[SPM_ST_MAX_DIMS];
+  int64_t numel;
+  float *data;             /* owned, aligned copy (F32; F64/F16/BF16 converted to float) */
+} SpmStTensor;
+
+typedef struct {
+  SpmStTensor *tensors;
+  int n_tensors;
+  GHashTable *metadata;    /* char* -> char*, owned */
+} SpmSafetensors;
+
+/* `what` names the source in error messages (a path, or "<memory>") */
+SpmSafetensors *spm_safetensors_parse (const guint8 *data, gsize len, const char *what,
+                                       GError **error);
+SpmSafetensors *spm_safetensors_read (const char *path, GError **error);
+void spm_safetensors_free (SpmSafetensors *st);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpmSafetensors, spm_safetensors_free)
+const SpmStTensor *spm_safetensors_get (const SpmSafetensors *st, const char *name);
+
+/* What to write: n tensors (data not copied) and metadata pairs. */
+typedef struct {
+  const char *name;
+  const float *data;
+  int ndim;
+  int64_t shape[SPM_ST_MAX_DIMS];
+} SpmStWrite;
+
+/* Writes atomically: PATH.tmp-XXXXXX, fsync, rename.  meta: "k", "v", ..., NULL
+ * (may be NULL).  Tensors are written in the order given, 8-byte aligned header. */
+gboolean spm_safetensors_write (const char *path, const SpmStWrite *tensors, int n,
+                                const char *const *meta, GError **error);
+
+G_END_DECLS
+
+#endif

@@ -1,0 +1,242 @@
+/* seqpipe/plugin.h — the one public header a seqpipe plugin is built against.
+ *
+ * A plugin is a shared object that exports exactly one symbol,
+ *
+ *     const SpPluginDescriptor seqpipe_plugin_descriptor;
+ *
+ * normally through SP_PLUGIN_DEFINE().  The descriptor names the ABI the plugin was
+ * built for and a NULL-terminated list of stage classes.  The host checks the ABI
+ * (major equal, minor not newer than its own) and every field of the descriptor and
+ * of each class before it calls any function of the plugin.
+ *
+ * A run chains, for every input:
+ *
+ *     decoder --SpFrame--> extractor --SpFrame--> head --SpRecord--> sink, sink, ...
+ *
+ * Every stage is instantiated once per input (so a stage needs no locking: one
+ * instance is only ever called from one thread at a time).  The host allocates the
+ * instance's private state (`priv_size` bytes, zeroed), fills the declared keys into
+ * it, calls init, then process/flush, and always finalize — even when init failed.
+ *
+ * Ownership, once for all hand-offs:
+ *  - SpFrame: owned by the host (a pool sized by the queue).  Stages get
+ *    (transfer none) pointers, valid only for the call; a decoder writes into the
+ *    buffers the host allocated (rgb: width*height*3, features: feature_dim floats).
+ *    A stage that must keep data past the call copies it.
+ *  - SpRecord: owned by the head that emits it (transfer none to the host and sinks);
+ *    valid only during sp_stage_emit().
+ *  - Strings filled from keys are owned by the host and live until after finalize.
+ *  - GError: a FALSE (or SP_DECODE_ERROR) return always sets *error; the host owns it
+ *    from then on.
+ */
+#ifndef SEQPIPE_PLUGIN_H
+#define SEQPIPE_PLUGIN_H
+
+#include <glib.h>
+#include <stddef.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+#define SP_ABI_MAJOR 1
+#define SP_ABI_MINOR 0
+
+/* The error domain plugins use for their own failures (any domain is accepted). */
+#define SP_PLUGIN_ERROR (sp_plugin_error_quark ())
+GQuark sp_plugin_error_quark (void);
+typedef enum {
+  SP_PLUGIN_ERROR_FAILED,   /* generic */
+  SP_PLUGIN_ERROR_OPEN,     /* input cannot be opened / read */
+  SP_PLUGIN_ERROR_FORMAT,   /* input is malformed */
+  SP_PLUGIN_ERROR_CONFIG,   /* a key's value is unusable */
+  SP_PLUGIN_ERROR_IO,       /* writing an output failed */
+} SpPluginError;
+
+typedef enum {
+  SP_STAGE_DECODER = 1,
+  SP_STAGE_EXTRACTOR,
+  SP_STAGE_HEAD,
+  SP_STAGE_SINK,
+} SpStageKind;
+
+/* ---- key tables ------------------------------------------------------------
+ * A stage declares its config keys in a table; the host parses the config group,
+ * checks types and ranges, and stores each value at `offset` inside the private
+ * state.  `seqpipe inspect` prints the same table.  The stage never sees GKeyFile.
+ *
+ *   SP_KEY_BOOL    gboolean  "true"/"false"
+ *   SP_KEY_INT     gint64    within [min, max]
+ *   SP_KEY_DOUBLE  double    within [min, max]
+ *   SP_KEY_STRING  char *    (host-owned; NULL when the default is NULL and unset)
+ *   SP_KEY_CHOICE  int       index into `choices` ("a|b|c")
+ */
+typedef enum {
+  SP_KEY_BOOL = 1,
+  SP_KEY_INT,
+  SP_KEY_DOUBLE,
+  SP_KEY_STRING,
+  SP_KEY_CHOICE,
+} SpKeyType;
+
+typedef struct {
+  const char *name;      /* NULL terminates the table */
+  SpKeyType type;
+  size_t offset;         /* offset of the value inside the private state */
+  const char *def;       /* default, written as in the config; NULL = required (or NULL string) */
+  double min, max;       /* SP_KEY_INT, SP_KEY_DOUBLE; ignored when min > max */
+  const char *choices;   /* SP_KEY_CHOICE: "a|b|c" */
+  const char *help;
+} SpKey;
+
+#define SP_KEY_END { NULL, 0, 0, NULL, 0, 0, NULL, NULL }
+
+/* ---- frames and records ---------------------------------------------------- */
+
+typedef struct {
+  int64_t index;        /* frame number in the input at its native rate, 0-based */
+  double time;          /* presentation time in seconds */
+  int width, height;    /* of rgb: the [decoder] width x height */
+  uint8_t *rgb;         /* RGB24, packed rows (stride = width*3); NULL for feature inputs */
+  float *features;      /* feature_dim floats; filled by the extractor, or by a feature decoder */
+  int feature_dim;
+} SpFrame;
+
+typedef struct {
+  const SpFrame *frame; /* the frame this record is about; NULL for a per-input record */
+  int label;            /* index into the head's labels; -1 when none (captioner) */
+  float score;          /* probability of the chosen label, or the caption's score */
+  const float *probs;   /* n_labels probabilities, or NULL */
+  const char *text;     /* captioner: the sentence; NULL otherwise */
+} SpRecord;
+
+/* ---- the per-input instance --------------------------------------------------
+ * Public fields are read-only for plugins unless stated. */
+
+typedef struct SpStage SpStage;
+
+typedef struct {
+  const char *path;         /* the input as the user named it */
+  const char *name;         /* file name with extension */
+  const char *stem;         /* file name without extension */
+  int index;                /* position of the input in the run */
+  double start, end;        /* window in seconds from a manifest; end < 0 = to the end */
+} SpInputInfo;
+
+typedef struct {
+  double fps;               /* [decoder] fps: sample rate, 0 = every decoded frame */
+  int width, height;        /* [decoder] width/height: size handed to the extractor */
+  int threads;              /* [decoder] threads: codec threads, 0 = auto */
+} SpDecoderParams;
+
+struct SpStage {
+  void *priv;                       /* private state, priv_size bytes, zeroed, keys filled */
+  const SpInputInfo *input;
+  const SpDecoderParams *decoder;   /* the common [decoder] keys, for every stage */
+  int feature_dim;                  /* features arriving at this stage (0 before they are known) */
+  const char *const *labels;        /* the head's label names (after the head's init), or NULL */
+  int n_labels;
+  /* sinks only */
+  const char *output_path;          /* where to write: a temporary name the host renames */
+  gboolean combined;                /* one file for the whole run: write an `input` column first */
+  /* host-private from here */
+  void *host;
+};
+
+/* Decoders: what decode() returned. */
+typedef enum {
+  SP_DECODE_FRAME = 1,   /* *frame was filled */
+  SP_DECODE_BROKEN,      /* one frame could not be decoded; counted, decoding goes on */
+  SP_DECODE_EOF,         /* no more frames */
+  SP_DECODE_ERROR,       /* fatal for this input; *error is set */
+} SpDecodeStatus;
+
+typedef struct {
+  /* identity */
+  const char *name;               /* unique across all plugins: [a-z0-9-]+ */
+  SpStageKind kind;
+  const char *description;        /* one line */
+  const SpKey *keys;              /* may be NULL */
+  size_t priv_size;
+
+  /* decoders: the lower-case file extensions it claims (NULL-terminated), or NULL.
+   * A directory or a printf pattern is claimed by the decoder that lists "/" */
+  const char *const *extensions;
+
+  /* every kind: prepare for st->input.  Decoders open the input and call
+   * sp_stage_set_feature_dim() if they produce features themselves and
+   * sp_stage_set_expected_frames() when they know a count; extractors call
+   * sp_stage_set_feature_dim() with their output size; heads load their model and
+   * call sp_stage_set_labels(); sinks open st->output_path. */
+  gboolean (*init) (SpStage *st, GError **error);
+
+  /* decoders: fill the next frame (index, time, rgb or features). */
+  SpDecodeStatus (*decode) (SpStage *st, SpFrame *frame, GError **error);
+
+  /* extractors: fill frame->features from frame->rgb (frames arrive in order).
+   * heads: consume frame->features; may emit records with sp_stage_emit().
+   * sinks: not used (see write). */
+  gboolean (*process) (SpStage *st, SpFrame *frame, GError **error);
+
+  /* sinks: one record (per frame for the labeler and for runs without a head — then
+   * only record->frame is set and label = -1 — or per input for classifier/captioner). */
+  gboolean (*write) (SpStage *st, const SpRecord *record, GError **error);
+
+  /* end of the input: heads emit their per-input records; sinks complete the file.
+   * Not called after a failure; finalize is. */
+  gboolean (*flush) (SpStage *st, GError **error);
+
+  /* always called once per successful or failed init; frees everything. */
+  void (*finalize) (SpStage *st);
+
+  /* sinks: how many header lines each file starts with; when several inputs share one
+   * file (`combined`), the host keeps the header of the first part only.  Sinks whose
+   * output cannot be concatenated (binary) set can_combine = FALSE. */
+  int header_lines;
+  gboolean can_combine;
+  /* sinks: which head kinds it serves: bit (1 << "labeler"=0, "classifier"=1,
+   * "captioner"=2, no head=3); 0 = all */
+  unsigned heads_mask;
+
+  void *reserved[8];
+} SpStageClass;
+
+#define SP_HEADS_LABELER    (1u << 0)
+#define SP_HEADS_CLASSIFIER (1u << 1)
+#define SP_HEADS_CAPTIONER  (1u << 2)
+#define SP_HEADS_NONE       (1u << 3)
+
+typedef struct {
+  guint32 abi_major;
+  guint32 abi_minor;
+  const char *name;                    /* plugin name */
+  const char *version;
+  const char *description;
+  const char *license;
+  const SpStageClass *const *stages;   /* NULL-terminated */
+} SpPluginDescriptor;
+
+#define SP_PLUGIN_DESCRIPTOR_SYMBOL "seqpipe_plugin_descriptor"
+
+#define SP_PLUGIN_DEFINE(name_, version_, description_, license_, ...)          \
+  static const SpStageClass *const sp_plugin_stages_[] = { __VA_ARGS__, NULL }; \
+  G_MODULE_EXPORT const SpPluginDescriptor seqpipe_plugin_descriptor = {        \
+    SP_ABI_MAJOR, SP_ABI_MINOR, name_, version_, description_, license_,        \
+    sp_plugin_stages_ }
+
+/* ---- host services (implemented by libseqpipe) ------------------------------ */
+
+void sp_stage_set_feature_dim (SpStage *st, int dim);
+void sp_stage_set_expected_frames (SpStage *st, int64_t n);       /* for progress/ETA; <0 unknown */
+void sp_stage_set_labels (SpStage *st, const char *const *labels, int n);  /* (transfer none): copied */
+/* heads: hand a record to every sink, in order. FALSE + error when a sink failed. */
+gboolean sp_stage_emit (SpStage *st, const SpRecord *record, GError **error);
+/* heads: the [model] checkpoint path (NULL when unset) and the settings the features
+ * are made with, as JSON objects, for checking against a checkpoint's metadata. */
+const char *sp_stage_model_checkpoint (SpStage *st);
+const char *sp_stage_feature_settings (SpStage *st, const char *which /* "decoder" | "extractor" */);
+/* which head the run has: "labeler", "classifier", "captioner" or NULL */
+const char *sp_stage_head_name (SpStage *st);
+
+G_END_DECLS
+
+#endif /* SEQPIPE_PLUGIN_H */

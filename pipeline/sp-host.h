@@ -1,0 +1,85 @@
+/* sp-host.h — libseqpipe's internal interface between the host's parts: config,
+ * plugin registry, per-input chains.  Not installed; plugins see only <seqpipe/plugin.h>.
+ *
+ * Paths in a config file are relative to the config file's directory; paths given
+ * with --set are relative to the current directory.
+ */
+#ifndef SP_HOST_H
+#define SP_HOST_H
+
+#include <seqpipe/plugin.h>
+
+G_BEGIN_DECLS
+
+#define SP_ERROR (sp_error_quark ())
+GQuark sp_error_quark (void);
+typedef enum {
+  SP_ERROR_USAGE,      /* exit 1 */
+  SP_ERROR_CONFIG,     /* exit 1: names [group] key */
+  SP_ERROR_PLUGIN,     /* exit 1 */
+  SP_ERROR_INPUT,      /* one input failed: exit 2 when others went on */
+  SP_ERROR_INTERRUPTED /* exit 3 */
+} SpErrorCode;
+
+/* ---- plugins ---------------------------------------------------------------- */
+typedef struct SpRegistry SpRegistry;
+/* Scans, in order: extra_dirs (NULL-terminated, may be NULL), $SEQPIPE_PLUGIN_PATH
+ * (':'-separated), the build tree's plugins (when running from the build tree), the
+ * installed plugin dir.  The first stage of a name wins; later ones are refusals. */
+SpRegistry *sp_registry_new (const char *const *extra_dirs);
+void sp_registry_free (SpRegistry *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpRegistry, sp_registry_free)
+const SpStageClass *sp_registry_find (SpRegistry *r, const char *name, SpStageKind kind);
+
+/* ---- config ----------------------------------------------------------------- */
+typedef struct SpConfig SpConfig;
+/* Loads CONFIG, applies sets ("group.key=value", NULL-terminated), loads the plugins
+ * (with [pipeline] plugin-path) and validates every group and key against the host's
+ * tables and the chosen stages' tables.  verb: "run", "train" or "eval" (what is
+ * required differs). */
+SpConfig *sp_config_load (const char *path, const char *const *sets, const char *verb,
+                          GError **error);
+void sp_config_free (SpConfig *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpConfig, sp_config_free)
+SpRegistry *sp_config_registry (SpConfig *c);
+/* Effective values (the default when unset) of any validated key; a key that no table
+ * declares is a programming error (g_critical). */
+const char *sp_config_string (SpConfig *c, const char *group, const char *key);  /* NULL if unset, no default */
+gint64 sp_config_int (SpConfig *c, const char *group, const char *key);
+double sp_config_double (SpConfig *c, const char *group, const char *key);
+gboolean sp_config_bool (SpConfig *c, const char *group, const char *key);
+/* a path key resolved as described above (newly allocated; NULL if unset) */
+char *sp_config_path (SpConfig *c, const char *group, const char *key);
+/* JSON object of the settings features are made with: "decoder" or "extractor"
+ * (the keys that change the features: plugin, fps, width, height, transpose, the
+ * extractor's keys), for cache keys and checkpoint metadata.  Newly allocated. */
+char *sp_config_feature_settings (SpConfig *c, const char *which);
+/* the head's name from [head] plugin, or NULL */
+const char *sp_config_head (SpConfig *c);
+
+/* ---- one input through decoder and extractor ---------------------------------- */
+typedef struct {
+  int64_t T;            /* frames delivered */
+  int D;
+  float *x;             /* [T][D] */
+  int64_t *index;       /* [T] native frame numbers */
+  double *time;         /* [T] seconds */
+  int64_t broken;       /* frames that could not be decoded */
+} SpFeatures;
+void sp_features_clear (SpFeatures *f);
+/* Decodes and extracts the whole input in memory (used by train/eval). */
+gboolean sp_extract_features (SpConfig *c, const SpInputInfo *input, SpFeatures *out,
+                              GError **error);
+
+/* progress line (single updating line on a terminal, silent otherwise) */
+typedef struct SpProgress SpProgress;
+SpProgress *sp_progress_new (gboolean quiet);
+void sp_progress_update (SpProgress *p, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+void sp_progress_free (SpProgress *p);  /* clears the line */
+
+/* set by SIGINT/SIGTERM handlers installed by the CLI */
+gboolean sp_interrupted (void);
+
+G_END_DECLS
+
+#endif
