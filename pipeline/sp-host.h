@@ -80,6 +80,34 @@ void sp_progress_free (SpProgress *p);  /* clears the line */
 /* set by SIGINT/SIGTERM handlers installed by the CLI */
 gboolean sp_interrupted (void);
 
+/* ---- a harness: one stage of one plugin directory, driven by hand (tests) --------
+ * sp_harness_new loads only plugin_dir (an isolated plugin path), finds the stage,
+ * allocates its private state and applies its key table with the "key=value" pairs
+ * given (others take their defaults; bad values are errors as in a config).  Set
+ * what the stage needs, then init.  Frames come from a pool the harness owns
+ * (rgb of dec->width x dec->height, features of the feature dim).  Records a head
+ * emits are copied and kept; sinks write to output_path. */
+typedef struct SpHarness SpHarness;
+SpHarness *sp_harness_new (const char *plugin_dir, const char *stage_name,
+                           const char *const *keys, const SpInputInfo *input,
+                           const SpDecoderParams *dec, GError **error);
+void sp_harness_free (SpHarness *h);            /* finalize (always), then free */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpHarness, sp_harness_free)
+SpStage *sp_harness_stage (SpHarness *h);
+void sp_harness_set_feature_dim (SpHarness *h, int dim);
+void sp_harness_set_labels (SpHarness *h, const char *const *labels, int n);
+void sp_harness_set_output (SpHarness *h, const char *path, gboolean combined);
+void sp_harness_set_checkpoint (SpHarness *h, const char *path);
+gboolean sp_harness_init (SpHarness *h, GError **error);
+/* a frame from the harness pool, sized for the stage (valid until the next call) */
+SpFrame *sp_harness_frame (SpHarness *h);
+SpDecodeStatus sp_harness_decode (SpHarness *h, SpFrame *frame, GError **error);
+gboolean sp_harness_process (SpHarness *h, SpFrame *frame, GError **error);
+gboolean sp_harness_write (SpHarness *h, const SpRecord *record, GError **error);
+gboolean sp_harness_flush (SpHarness *h, GError **error);
+/* records emitted by a head so far (copies; probs and text owned by the harness) */
+const SpRecord *sp_harness_records (SpHarness *h, int *n);
+
 G_END_DECLS
 
 #endif
