@@ -57,6 +57,52 @@ char *sp_config_feature_settings (SpConfig *c, const char *which);
 /* the head's name from [head] plugin, or NULL */
 const char *sp_config_head (SpConfig *c);
 
+/* ---- stage instances ----------------------------------------------------------
+ * One instance per input (DESIGN §10).  sp_stage_new allocates the private state
+ * (zeroed), applies the key values of `group` in the config (defaults for unset keys;
+ * c may be NULL for defaults only) and fills the public fields; sp_stage_init calls
+ * the class's init; sp_stage_free calls finalize whenever init was called (even if it
+ * failed), then frees. */
+typedef gboolean (*SpEmitFunc) (SpStage *head, const SpRecord *record, void *user_data,
+                                GError **error);
+typedef struct {
+  const SpStageClass *klass;
+  SpConfig *config;                 /* (transfer none) may be NULL */
+  gboolean init_called;
+  int64_t expected_frames;          /* -1 unknown */
+  char **labels;                    /* owned copy behind SpStage.labels */
+  char **strings;                   /* key strings owned by the instance */
+  SpEmitFunc emit;                  /* heads: where records go */
+  void *emit_data;
+  char *checkpoint;                 /* [model] checkpoint, resolved */
+} SpStageHost;
+
+SpStage *sp_stage_new (SpConfig *c, const SpStageClass *klass, const char *group,
+                       const SpInputInfo *input, const SpDecoderParams *dec, GError **error);
+gboolean sp_stage_init (SpStage *st, GError **error);
+void sp_stage_free (SpStage *st);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpStage, sp_stage_free)
+static inline SpStageHost *sp_stage_host (SpStage *st) { return (SpStageHost *) st->host; }
+
+/* ---- manifests (DESIGN §5): CSV with a header row, RFC 4180 quoting ------------ */
+typedef struct {
+  char *path;                       /* resolved against the manifest's directory */
+  char *label, *labels, *caption;   /* NULL when the column is absent */
+  double start, end;                /* -1 when absent */
+  int line;                         /* 1-based line of the row in the file */
+} SpManifestRow;
+typedef struct {
+  char *file;
+  SpManifestRow *rows;
+  int n_rows;
+  gboolean has_label, has_labels, has_caption;
+} SpManifest;
+/* Requires a `path` column; known columns: path, label, labels, caption, start, end;
+ * any other column is an error naming it.  Errors name the file and line. */
+SpManifest *sp_manifest_read (const char *path, GError **error);
+void sp_manifest_free (SpManifest *m);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpManifest, sp_manifest_free)
+
 /* ---- one input through decoder and extractor ---------------------------------- */
 typedef struct {
   int64_t T;            /* frames delivered */
