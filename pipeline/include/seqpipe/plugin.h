@@ -234,6 +234,10 @@ gboolean sp_stage_emit (SpStage *st, const SpRecord *record, GError **error);
  * are made with, as JSON objects, for checking against a checkpoint's metadata. */
 const char *sp_stage_model_checkpoint (SpStage *st);
 const char *sp_stage_feature_settings (SpStage *st, const char *which /* "decoder" | "extractor" */);
+/* sinks: a second output beside the main one (e.g. the npy sink's frames.csv): a
+ * temporary path (transfer none, valid until finalize) that the host renames to the
+ * final main path + suffix when the input completes, and removes on failure. */
+const char *sp_stage_output_path_aux (SpStage *st, const char *suffix, GError **error);
 /* which head the run has: "labeler", "classifier", "captioner" or NULL */
 const char *sp_stage_head_name (SpStage *st);
 
