@@ -33,13 +33,14 @@
 #define SEQPIPE_PLUGIN_H
 
 #include <glib.h>
+#include <gmodule.h>   /* G_MODULE_EXPORT, used by SP_PLUGIN_DEFINE */
 #include <stddef.h>
 #include <stdint.h>
 
 G_BEGIN_DECLS
 
 #define SP_ABI_MAJOR 1
-#define SP_ABI_MINOR 0
+#define SP_ABI_MINOR 1   /* 1.1: SP_KEY_PATH */
 
 /* The error domain plugins use for their own failures (any domain is accepted). */
 #define SP_PLUGIN_ERROR (sp_plugin_error_quark ())
@@ -69,6 +70,9 @@ typedef enum {
  *   SP_KEY_DOUBLE  double    within [min, max]
  *   SP_KEY_STRING  char *    (host-owned; NULL when the default is NULL and unset)
  *   SP_KEY_CHOICE  int       index into `choices` ("a|b|c")
+ *   SP_KEY_PATH    char *    as SP_KEY_STRING, but a relative value is resolved by the
+ *                            host (against the config file's directory, or the current
+ *                            directory for --set values) before the stage sees it (ABI 1.1)
  */
 typedef enum {
   SP_KEY_BOOL = 1,
@@ -76,6 +80,7 @@ typedef enum {
   SP_KEY_DOUBLE,
   SP_KEY_STRING,
   SP_KEY_CHOICE,
+  SP_KEY_PATH,
 } SpKeyType;
 
 typedef struct {
