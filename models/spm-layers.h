@@ -87,11 +87,12 @@ void spm_recurrent_backward_ref (const SpmRecurrentParams *p, const SpmRecurrent
                                  const float *x, const float *dy, const float *dhT, const float *dcT,
                                  float *dx, float *dh0, float *dc0);
 
-/* ---- linear: y[N][O] = x[N][I] W^T + b        W [O][I], b [O] (b may be NULL) */
-void spm_linear_forward (const float *W, const float *b, int N, int I, int O,
+/* ---- linear: y[N][Out] = x[N][In] W^T + b      W [Out][In], b [Out] (b may be NULL)
+ * (not named I and O: <complex.h>, which cblas.h may include, defines I) */
+void spm_linear_forward (const float *W, const float *b, int N, int In, int Out,
                          const float *x, float *y);
 /* dW += dy^T x; db += Σ_n dy[n]; dx = dy W (dW, db, dx may be NULL) */
-void spm_linear_backward (const float *W, int N, int I, int O, const float *x, const float *dy,
+void spm_linear_backward (const float *W, int N, int In, int Out, const float *x, const float *dy,
                           float *dW, float *db, float *dx);
 
 /* ---- embedding: y[n] = E[idx[n]]        E [V][dim]; idx in [0, V) */

@@ -1,0 +1,373 @@
+/* recurrent.c — LSTM / tanh-RNN layer over BLAS (equations in spm-layers.h).
+ *
+ * Forward of a chunk x [T][B][D]:
+ *   gates[T*B][G*H]  = x[T*B][D] W_ih^T + (b_ih + b_hh)      one sgemm for the chunk
+ *   per step t:
+ *     gates[t] += h_{t-1}[B][H] W_hh^T                        one sgemm (sgemv when B = 1)
+ *     h_t, c_t, y_t from gates[t]                             one fused elementwise pass
+ * Backward:
+ *   per step t (reverse):
+ *     dgates[t] from dy_t, dh, dc and the stored activations  one fused elementwise pass
+ *     dh_{t-1} = dgates[t][B][G*H] W_hh                        one sgemm (sgemv when B = 1)
+ *   per chunk:
+ *     dW_ih += dgates^T x,  dW_hh += dgates^T h_prev,  db += Σ_rows dgates,  dx = dgates W_ih
+ * Nothing is allocated after spm_recurrent_work_new.
+ */
+#include "recurrent-work.h"
+
+#include <cblas.h>
+#include <string.h>
+
+#define ALIGN_FLOATS 16   /* 64-byte alignment of every buffer in the block */
+
+/* ---- elementwise kernels ------------------------------------------------------
+ * exp by range reduction, written so that the compiler vectorises the loops that
+ * call it:  x = n ln2 + r, |r| <= ln2/2,  e^x = 2^n · p(r)  with p the degree-6
+ * Taylor polynomial (relative error < 2e-7 on the interval). */
+static inline float
+fast_exp (float x)
+{
+  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  const float shifter = 12582912.0f;               /* 1.5 · 2^23: rounds to integer */
+  float t = x * 1.44269504088896341f + shifter;
+  float n = t - shifter;
+  float r = x - n * 0.693145751953125f;            /* ln2 split in a high ... */
+  r = r - n * 1.428606765330187045e-06f;           /* ... and a low part */
+  float p = 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  int32_t ni = (int32_t) n;
+  uint32_t bits = (uint32_t) (ni + 127) << 23;     /* 2^n, n in [-126, 127] */
+  float scale;
+  memcpy (&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+static inline float
+sigmoidf (float x)
+{
+  return 1.0f / (1.0f + fast_exp (-x));
+}
+
+/* tanh x = 1 - 2 / (e^{2x} + 1)  (absolute error ~1e-7 near 0) */
+static inline float
+fast_tanh (float x)
+{
+  return 1.0f - 2.0f / (fast_exp (2.0f * x) + 1.0f);
+}
+
+/* LSTM step of one slot.  a [4H]: pre-activations in, i f g o out;
+ * c_t = f c_{t-1} + i g;  tc = tanh c_t;  h_t = y_t = o tc */
+static void
+lstm_cell_forward (int H, float *restrict a, const float *restrict cp, float *restrict cn,
+                   float *restrict tc, float *restrict hn, float *restrict y)
+{
+  float *ai = a, *af = a + H, *ag = a + 2 * H, *ao = a + 3 * H;
+  for (int j = 0; j < H; j++)
+    {
+      float i = sigmoidf (ai[j]), f = sigmoidf (af[j]), g = fast_tanh (ag[j]);
+      float o = sigmoidf (ao[j]);
+      float c = f * cp[j] + i * g, th = fast_tanh (c), h = o * th;
+      ai[j] = i; af[j] = f; ag[j] = g; ao[j] = o;
+      cn[j] = c; tc[j] = th; hn[j] = h; y[j] = h;
+    }
+}
+
+/* Backward of one LSTM slot.  dh, dc [H]: gradients at h_t, c_t from later steps
+ * (dh + dy is the total at h_t); on return dc = dL/dc_{t-1} and dh = 0 (the
+ * recurrent gemm adds dL/dh_{t-1}).  da [4H] = dL/d(pre-activations):
+ *   dc_t = dc + (dh + dy) o (1 - tc²)
+ *   di = dc_t g i(1-i)   df = dc_t c_{t-1} f(1-f)   dg = dc_t i (1-g²)   do = (dh + dy) tc o(1-o) */
+static void
+lstm_cell_backward (int H, const float *restrict a, const float *restrict cp,
+                    const float *restrict tc, const float *restrict dy, float *restrict dh,
+                    float *restrict dc, float *restrict da)
+{
+  const float *ai = a, *af = a + H, *ag = a + 2 * H, *ao = a + 3 * H;
+  for (int j = 0; j < H; j++)
+    {
+      float dht = dy != NULL ? dh[j] + dy[j] : dh[j];
+      float i = ai[j], f = af[j], g = ag[j], o = ao[j], th = tc[j];
+      float dct = dc[j] + dht * o * (1.0f - th * th);
+      da[j] = dct * g * i * (1.0f - i);
+      da[H + j] = dct * cp[j] * f * (1.0f - f);
+      da[2 * H + j] = dct * i * (1.0f - g * g);
+      da[3 * H + j] = dht * th * o * (1.0f - o);
+      dc[j] = dct * f;
+      dh[j] = 0.0f;
+    }
+}
+
+/* RNN step of one slot: a [H] pre-activations in, h_t = tanh a out (kept in a) */
+static void
+rnn_cell_forward (int H, float *restrict a, float *restrict hn, float *restrict y)
+{
+  for (int j = 0; j < H; j++)
+    {
+      float h = fast_tanh (a[j]);
+      a[j] = h; hn[j] = h; y[j] = h;
+    }
+}
+
+/* da = (dh + dy)(1 - h_t²); dh = 0 */
+static void
+rnn_cell_backward (int H, const float *restrict a, const float *restrict dy,
+                   float *restrict dh, float *restrict da)
+{
+  for (int j = 0; j < H; j++)
+    {
+      float dht = dy != NULL ? dh[j] + dy[j] : dh[j];
+      da[j] = dht * (1.0f - a[j] * a[j]);
+      dh[j] = 0.0f;
+    }
+}
+
+/* db1 += Σ_n m[n][:]  and db2 += the same   (m [N][C]) */
+static void
+column_sums (int N, int C, const float *m, float *db1, float *db2)
+{
+  for (int c0 = 0; c0 < C; c0 += 256)
+    {
+      float acc[256];
+      int nc = C - c0 < 256 ? C - c0 : 256;
+      memset (acc, 0, sizeof acc);
+      for (int n = 0; n < N; n++)
+        {
+          const float *row = m + (size_t) n * C + c0;
+          for (int c = 0; c < nc; c++)
+            acc[c] += row[c];
+        }
+      for (int c = 0; c < nc; c++)
+        {
+          db1[c0 + c] += acc[c];
+          db2[c0 + c] += acc[c];
+        }
+    }
+}
+
+static size_t
+round_up (size_t n)
+{
+  return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+}
+
+SpmRecurrentWork *
+spm_recurrent_work_new (SpmCell cell, int D, int H, int T_max, int B_max)
+{
+  g_return_val_if_fail (D > 0 && H > 0 && T_max > 0 && B_max > 0, NULL);
+  SpmRecurrentWork *w = g_new0 (SpmRecurrentWork, 1);
+  w->cell = cell;
+  w->G = SPM_CELL_GATES (cell);
+  w->D = D;
+  w->H = H;
+  w->T_max = T_max;
+  w->B_max = B_max;
+
+  size_t TB = (size_t) T_max * B_max, GH = (size_t) w->G * H;
+  size_t n_gates = round_up (TB * GH), n_state = round_up ((TB + B_max) * H);
+  size_t n_tc = cell == SPM_CELL_LSTM ? round_up (TB * H) : 0;
+  size_t n_bh = round_up ((size_t) B_max * H);
+  size_t n_cs = cell == SPM_CELL_LSTM ? n_state : 0;
+  size_t n_floats = 2 * n_gates + n_state + n_cs + n_tc + 2 * n_bh;
+  size_t n_bytes = (n_floats + ALIGN_FLOATS) * sizeof (float) + 2 * TB;
+
+  w->block = g_malloc0 (n_bytes);
+  float *f = (float *) (((uintptr_t) w->block + 63) & ~(uintptr_t) 63);
+  w->gates = f;   f += n_gates;
+  w->dgates = f;  f += n_gates;
+  w->hs = f;      f += n_state;
+  w->cs = n_cs ? f : NULL;  f += n_cs;
+  w->tc = n_tc ? f : NULL;  f += n_tc;
+  w->dh = f;      f += n_bh;
+  w->dc = f;      f += n_bh;
+  w->valid = (uint8_t *) f;
+  w->reset = w->valid + TB;
+  return w;
+}
+
+void
+spm_recurrent_work_free (SpmRecurrentWork *w)
+{
+  if (w == NULL)
+    return;
+  g_free (w->block);
+  g_free (w);
+}
+
+void
+spm_recurrent_work_set_masks (SpmRecurrentWork *w, int T, int B,
+                              const uint8_t *valid, const uint8_t *reset)
+{
+  size_t TB = (size_t) T * B;
+  w->T = T;
+  w->B = B;
+  if (valid != NULL)
+    memcpy (w->valid, valid, TB);
+  else
+    memset (w->valid, 1, TB);
+  if (reset != NULL)
+    memcpy (w->reset, reset, TB);
+  else
+    memset (w->reset, 0, TB);
+}
+
+/* rows [B][H] of a and (LSTM) c where reset[b]: zeroed */
+static void
+zero_reset_rows (int B, int H, const uint8_t *reset, float *h, float *c)
+{
+  for (int b = 0; b < B; b++)
+    if (reset[b])
+      {
+        memset (h + (size_t) b * H, 0, H * sizeof (float));
+        if (c != NULL)
+          memset (c + (size_t) b * H, 0, H * sizeof (float));
+      }
+}
+
+/* acc[B][N] += a[B][K] Wᵀ with W [N][K]  (or, transposed, acc += a W with W [K][N]) */
+static void
+gemm_rows (int B, int N, int K, const float *a, const float *W, gboolean W_is_NK, float *acc)
+{
+  if (B == 1)
+    cblas_sgemv (CblasRowMajor, W_is_NK ? CblasNoTrans : CblasTrans,
+                 W_is_NK ? N : K, W_is_NK ? K : N, 1.0f, W, W_is_NK ? K : N,
+                 a, 1, 1.0f, acc, 1);
+  else
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, W_is_NK ? CblasTrans : CblasNoTrans,
+                 B, N, K, 1.0f, a, K, W, W_is_NK ? K : N, 1.0f, acc, N);
+}
+
+void
+spm_recurrent_forward (const SpmRecurrentParams *p, SpmRecurrentWork *w,
+                       int T, int B, const float *x, const float *h0, const float *c0,
+                       const uint8_t *valid, const uint8_t *reset,
+                       float *y, float *hT, float *cT)
+{
+  g_return_if_fail (T > 0 && T <= w->T_max && B > 0 && B <= w->B_max);
+  g_return_if_fail (p->cell == w->cell && p->D == w->D && p->H == w->H);
+  const int H = w->H, D = w->D, GH = w->G * H;
+  const gboolean lstm = w->cell == SPM_CELL_LSTM;
+  const size_t BH = (size_t) B * H, BGH = (size_t) B * GH;
+  spm_recurrent_work_set_masks (w, T, B, valid, reset);
+
+  /* gates = b_ih + b_hh, then += x W_ih^T over the whole chunk */
+  float *gates = w->gates;
+  for (int j = 0; j < GH; j++)
+    gates[j] = p->b_ih[j] + p->b_hh[j];
+  for (size_t n = 1; n < (size_t) T * B; n++)
+    memcpy (gates + n * GH, gates, GH * sizeof (float));
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, T * B, GH, D,
+               1.0f, x, D, p->W_ih, D, 1.0f, gates, GH);
+
+  if (h0 != NULL)
+    memcpy (w->hs, h0, BH * sizeof (float));
+  else
+    memset (w->hs, 0, BH * sizeof (float));
+  if (lstm)
+    {
+      if (c0 != NULL)
+        memcpy (w->cs, c0, BH * sizeof (float));
+      else
+        memset (w->cs, 0, BH * sizeof (float));
+    }
+
+  for (int t = 0; t < T; t++)
+    {
+      float *hp = w->hs + t * BH, *hn = hp + BH;
+      float *cp = lstm ? w->cs + t * BH : NULL, *cn = lstm ? cp + BH : NULL;
+      float *gt = gates + t * BGH;
+      const uint8_t *vt = w->valid + (size_t) t * B;
+      zero_reset_rows (B, H, w->reset + (size_t) t * B, hp, cp);
+      gemm_rows (B, GH, H, hp, p->W_hh, TRUE, gt);
+      for (int b = 0; b < B; b++)
+        {
+          size_t o = (size_t) b * H;
+          float *yb = y + t * BH + o;
+          if (!vt[b])
+            {
+              memcpy (hn + o, hp + o, H * sizeof (float));
+              if (lstm)
+                memcpy (cn + o, cp + o, H * sizeof (float));
+              memset (yb, 0, H * sizeof (float));
+            }
+          else if (lstm)
+            lstm_cell_forward (H, gt + (size_t) b * GH, cp + o, cn + o, w->tc + t * BH + o,
+                                   hn + o, yb);
+          else
+            rnn_cell_forward (H, gt + (size_t) b * GH, hn + o, yb);
+        }
+    }
+  if (hT != NULL)
+    memcpy (hT, w->hs + T * BH, BH * sizeof (float));
+  if (lstm && cT != NULL)
+    memcpy (cT, w->cs + T * BH, BH * sizeof (float));
+}
+
+void
+spm_recurrent_backward (const SpmRecurrentParams *p, const SpmRecurrentParams *g,
+                        SpmRecurrentWork *w, int T, int B,
+                        const float *x, const float *dy, const float *dhT, const float *dcT,
+                        float *dx, float *dh0, float *dc0)
+{
+  g_return_if_fail (T == w->T && B == w->B);
+  const int H = w->H, D = w->D, GH = w->G * H;
+  const gboolean lstm = w->cell == SPM_CELL_LSTM;
+  const size_t BH = (size_t) B * H, BGH = (size_t) B * GH;
+  float *dh = w->dh, *dc = w->dc;
+
+  if (dhT != NULL)
+    memcpy (dh, dhT, BH * sizeof (float));
+  else
+    memset (dh, 0, BH * sizeof (float));
+  if (lstm)
+    {
+      if (dcT != NULL)
+        memcpy (dc, dcT, BH * sizeof (float));
+      else
+        memset (dc, 0, BH * sizeof (float));
+    }
+
+  for (int t = T - 1; t >= 0; t--)
+    {
+      const float *gt = w->gates + t * BGH;
+      float *dgt = w->dgates + t * BGH;
+      const uint8_t *vt = w->valid + (size_t) t * B;
+      for (int b = 0; b < B; b++)
+        {
+          size_t o = (size_t) b * H;
+          const float *dyb = dy != NULL ? dy + t * BH + o : NULL;
+          if (!vt[b])
+            memset (dgt + (size_t) b * GH, 0, GH * sizeof (float));
+          else if (lstm)
+            lstm_cell_backward (H, gt + (size_t) b * GH, w->cs + t * BH + o,
+                                    w->tc + t * BH + o, dyb, dh + o, dc + o,
+                                    dgt + (size_t) b * GH);
+          else
+            rnn_cell_backward (H, gt + (size_t) b * GH, dyb, dh + o, dgt + (size_t) b * GH);
+        }
+      /* dh (the valid rows were zeroed by the cell) += dgates[t] W_hh */
+      gemm_rows (B, H, GH, dgt, p->W_hh, FALSE, dh);
+      zero_reset_rows (B, H, w->reset + (size_t) t * B, dh, lstm ? dc : NULL);
+    }
+  if (dh0 != NULL)
+    memcpy (dh0, dh, BH * sizeof (float));
+  if (lstm && dc0 != NULL)
+    memcpy (dc0, dc, BH * sizeof (float));
+
+  const int TB = T * B;
+  if (g != NULL)
+    {
+      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, GH, D, TB,
+                   1.0f, w->dgates, GH, x, D, 1.0f, g->W_ih, D);
+      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, TB,
+                   1.0f, w->dgates, GH, w->hs, H, 1.0f, g->W_hh, H);
+      column_sums (TB, GH, w->dgates, g->b_ih, g->b_hh);
+    }
+  if (dx != NULL)
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, TB, D, GH,
+                 1.0f, w->dgates, GH, p->W_ih, D, 0.0f, dx, D);
+}
