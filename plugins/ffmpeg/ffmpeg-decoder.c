@@ -1,0 +1,222 @@
+/* ffmpeg-decoder.c — the `ffmpeg` decoder stage: video files through libavformat,
+ * libavcodec and libswscale.
+ *
+ *  - stream: the best video stream (av_find_best_stream); other streams are discarded.
+ *  - index: the frame's position among the frames the decoder outputs, in display
+ *    order from the start of the stream (the order of ffprobe -show_frames), 0-based.
+ *  - time: best_effort_timestamp (else pts, else the previous time plus the frame's
+ *    duration) minus the stream's start_time (else the first frame's timestamp), in
+ *    seconds.
+ *  - fps: see ffmpeg-sampler.h; 0 delivers every decoded frame.
+ *  - window [start, end): the input is decoded from its start (the native frame
+ *    numbers need every frame counted) and frames outside the window are dropped
+ *    before scaling; decoding stops at the first frame at or after `end`.  The
+ *    sample instants stay on the grid of the stream start, so a window delivers the
+ *    same frames as a full run restricted to it.
+ *  - broken frames: see ffmpeg-input.c; those outside the window are not reported.
+ *  - libav's own log is kept quiet (fatal messages only) unless G_MESSAGES_DEBUG is
+ *    set, so damaged inputs do not flood the terminal.
+ */
+#include <gmodule.h>
+#include <math.h>
+#include <seqpipe/plugin.h>
+#include <libavutil/log.h>
+
+#include "ffmpeg-input.h"
+#include "ffmpeg-sampler.h"
+#include "ffmpeg-scale.h"
+
+typedef struct {
+  SpAvInput in;
+  gboolean opened;
+  AVFrame *frame;
+  SpSampler sampler;
+  SpScaler scaler;
+  int64_t origin;          /* ticks of the stream start; AV_NOPTS_VALUE until known */
+  int64_t last_ticks;      /* timestamp of the previous frame */
+  int64_t n_decoded;       /* frames the decoder has output */
+  double last_time;        /* seconds of the previous frame, -inf before the first */
+  gboolean done;
+} FfDecoder;
+
+static void
+quiet_libav_once (void)
+{
+  static gsize once = 0;
+  if (g_once_init_enter (&once))
+    {
+      if (g_getenv ("G_MESSAGES_DEBUG") == NULL)
+        av_log_set_level (AV_LOG_FATAL);
+      g_once_init_leave (&once, 1);
+    }
+}
+
+/* expected frames: the window's length (clipped to the stream) times the sample
+ * rate, or the stream's frame count/rate when every frame is delivered */
+static int64_t
+expected_frames (const FfDecoder *d, const SpInputInfo *input, double fps)
+{
+  double dur = sp_av_input_duration (&d->in);
+  const AVStream *s = d->in.stream;
+  gboolean window = input->start > 0 || input->end >= 0;
+
+  if (dur < 0)
+    return -1;
+  double lo = input->start > 0 ? input->start : 0.0;
+  double hi = (input->end >= 0 && input->end < dur) ? input->end : dur;
+  if (hi <= lo)
+    return 0;
+  if (fps > 0)
+    return (int64_t) ceil ((hi - lo) * fps);
+  if (!window && s->nb_frames > 0)
+    return s->nb_frames;
+  if (s->avg_frame_rate.num > 0 && s->avg_frame_rate.den > 0)
+    return (int64_t) ceil ((hi - lo) * av_q2d (s->avg_frame_rate));
+  return -1;
+}
+
+static gboolean
+ff_init (SpStage *st, GError **error)
+{
+  FfDecoder *d = st->priv;
+  const SpDecoderParams *p = st->decoder;
+
+  quiet_libav_once ();
+  if (p->width <= 0 || p->height <= 0)
+    {
+      g_set_error (error, SP_PLUGIN_ERROR, SP_PLUGIN_ERROR_CONFIG,
+                   "[decoder] width, height: the ffmpeg decoder needs a frame size, got %dx%d",
+                   p->width, p->height);
+      return FALSE;
+    }
+  d->frame = av_frame_alloc ();
+  if (d->frame == NULL)
+    {
+      g_set_error (error, SP_PLUGIN_ERROR, SP_PLUGIN_ERROR_FAILED,
+                   "%s: out of memory", st->input->path);
+      return FALSE;
+    }
+  d->opened = TRUE;
+  if (!sp_av_input_open (&d->in, st->input->path, p->threads, error))
+    return FALSE;
+
+  d->origin = d->in.stream->start_time;
+  d->last_ticks = AV_NOPTS_VALUE;
+  d->last_time = -INFINITY;
+  sp_sampler_init (&d->sampler, p->fps, d->in.stream->time_base);
+  sp_stage_set_expected_frames (st, expected_frames (d, st->input, p->fps));
+  return TRUE;
+}
+
+/* the frame's timestamp in ticks of the stream's time base */
+static int64_t
+frame_ticks (FfDecoder *d, const AVFrame *f)
+{
+  int64_t ts = f->best_effort_timestamp;
+  if (ts == AV_NOPTS_VALUE)
+    ts = f->pts;
+  if (ts == AV_NOPTS_VALUE && d->last_ticks != AV_NOPTS_VALUE)
+    {
+      int64_t step = f->pkt_duration;
+      AVRational rate = d->in.stream->avg_frame_rate;
+      if (step <= 0 && rate.num > 0 && rate.den > 0)
+        step = av_rescale_q (1, av_inv_q (rate), d->in.stream->time_base);
+      ts = d->last_ticks + (step > 0 ? step : 1);
+    }
+  if (ts == AV_NOPTS_VALUE)
+    ts = 0;
+  d->last_ticks = ts;
+  return ts;
+}
+
+static SpDecodeStatus
+ff_decode (SpStage *st, SpFrame *frame, GError **error)
+{
+  FfDecoder *d = st->priv;
+  const SpInputInfo *in = st->input;
+
+  if (frame->rgb == NULL || frame->width != st->decoder->width
+      || frame->height != st->decoder->height)
+    {
+      g_set_error (error, SP_PLUGIN_ERROR, SP_PLUGIN_ERROR_FAILED,
+                   "%s: the host handed a frame without a %dx%d RGB buffer", in->path,
+                   st->decoder->width, st->decoder->height);
+      return SP_DECODE_ERROR;
+    }
+  while (!d->done)
+    {
+      switch (sp_av_input_next (&d->in, d->frame, error))
+        {
+        case SP_AV_FRAME:
+          break;
+        case SP_AV_BROKEN:
+          /* only damage inside the window counts */
+          if (d->last_time >= in->start || in->start <= 0)
+            return SP_DECODE_BROKEN;
+          continue;
+        case SP_AV_EOF:
+          d->done = TRUE;
+          return SP_DECODE_EOF;
+        case SP_AV_ERROR:
+        default:
+          return SP_DECODE_ERROR;
+        }
+
+      int64_t index = d->n_decoded++;
+      int64_t ticks = frame_ticks (d, d->frame);
+      if (d->origin == AV_NOPTS_VALUE)
+        d->origin = ticks;
+      ticks -= d->origin;
+      double t = ticks * av_q2d (d->in.stream->time_base);
+      d->last_time = t;
+
+      if (in->end >= 0 && t >= in->end)
+        {
+          d->done = TRUE;
+          return SP_DECODE_EOF;
+        }
+      /* sample before windowing, so the window does not move the sample grid */
+      if (!sp_sampler_take (&d->sampler, ticks))
+        continue;
+      if (in->start > 0 && t < in->start)
+        continue;
+
+      if (!sp_scaler_convert (&d->scaler, d->frame, frame->rgb, frame->width,
+                              frame->height, in->path, error))
+        return SP_DECODE_ERROR;
+      frame->index = index;
+      frame->time = t;
+      return SP_DECODE_FRAME;
+    }
+  return SP_DECODE_EOF;
+}
+
+static void
+ff_finalize (SpStage *st)
+{
+  FfDecoder *d = st->priv;
+  if (d->opened)
+    sp_av_input_close (&d->in);
+  sp_scaler_clear (&d->scaler);
+  av_frame_free (&d->frame);
+}
+
+static const char *const ff_extensions[] = {
+  "mp4", "mkv", "webm", "avi", "mov", "ogv", "ogg", "m4v", "mpg", "mpeg", "ts", "mts",
+  "flv", "wmv", "gif", "y4m", "nut", NULL
+};
+
+const SpStageClass sp_ffmpeg_decoder_class = {
+  .name = "ffmpeg",
+  .kind = SP_STAGE_DECODER,
+  .description = "video files via libavformat/libavcodec, scaled once by libswscale",
+  .keys = NULL,
+  .priv_size = sizeof (FfDecoder),
+  .extensions = ff_extensions,
+  .init = ff_init,
+  .decode = ff_decode,
+  .finalize = ff_finalize,
+};
+
+SP_PLUGIN_DEFINE ("ffmpeg", "0.1.0", "Video decoding with FFmpeg's libraries", "MIT",
+                  &sp_ffmpeg_decoder_class);

@@ -1,0 +1,162 @@
+/* ffmpeg-input.c — demux one file and decode its best video stream.
+ *
+ * The loop is the send/receive model of libavcodec: receive until EAGAIN, then read
+ * the next packet of our stream and send it; at the end of the file send the flush
+ * packet and receive until EOF.  Frames come out in display order, exactly as
+ * ffprobe -show_frames lists them, so counting them gives the native frame number.
+ *
+ * Damage: a packet the decoder rejects (send) or a frame it fails to finish
+ * (receive) is reported as one broken frame and decoding goes on with the next
+ * packet.  A container read error other than the end of file ends the input the
+ * way the ffmpeg tool does (drain the decoder), and counts as one broken frame.
+ */
+#include "ffmpeg-input.h"
+
+#include <seqpipe/plugin.h>
+#include <libavutil/error.h>
+
+static void
+set_av_error (GError **error, int code, const char *path, const char *what, int ret)
+{
+  char msg[AV_ERROR_MAX_STRING_SIZE] = { 0 };
+  av_strerror (ret, msg, sizeof msg);
+  g_set_error (error, SP_PLUGIN_ERROR, code, "%s: %s: %s", path, what, msg);
+}
+
+gboolean
+sp_av_input_open (SpAvInput *in, const char *path, int threads, GError **error)
+{
+  int ret;
+  const AVCodec *dec = NULL;
+
+  memset (in, 0, sizeof *in);
+  in->path = path;
+
+  ret = avformat_open_input (&in->fmt, path, NULL, NULL);
+  if (ret < 0)
+    {
+      set_av_error (error, SP_PLUGIN_ERROR_OPEN, path, "cannot open", ret);
+      return FALSE;
+    }
+  ret = avformat_find_stream_info (in->fmt, NULL);
+  if (ret < 0)
+    {
+      set_av_error (error, SP_PLUGIN_ERROR_FORMAT, path, "cannot read stream info", ret);
+      return FALSE;
+    }
+  ret = av_find_best_stream (in->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &dec, 0);
+  if (ret == AVERROR_STREAM_NOT_FOUND)
+    {
+      g_set_error (error, SP_PLUGIN_ERROR, SP_PLUGIN_ERROR_FORMAT,
+                   "%s: no video stream", path);
+      return FALSE;
+    }
+  if (ret < 0 || dec == NULL)
+    {
+      set_av_error (error, SP_PLUGIN_ERROR_FORMAT, path, "no decoder for the video stream",
+                    ret < 0 ? ret : AVERROR_DECODER_NOT_FOUND);
+      return FALSE;
+    }
+  in->stream = in->fmt->streams[ret];
+  /* only our stream's packets are needed: the demuxer may skip the others */
+  for (unsigned i = 0; i < in->fmt->nb_streams; i++)
+    if ((int) i != in->stream->index)
+      in->fmt->streams[i]->discard = AVDISCARD_ALL;
+
+  in->codec = avcodec_alloc_context3 (dec);
+  in->pkt = av_packet_alloc ();
+  if (in->codec == NULL || in->pkt == NULL)
+    {
+      g_set_error (error, SP_PLUGIN_ERROR, SP_PLUGIN_ERROR_FAILED,
+                   "%s: out of memory for the decoder", path);
+      return FALSE;
+    }
+  ret = avcodec_parameters_to_context (in->codec, in->stream->codecpar);
+  if (ret < 0)
+    {
+      set_av_error (error, SP_PLUGIN_ERROR_FORMAT, path, "bad codec parameters", ret);
+      return FALSE;
+    }
+  in->codec->pkt_timebase = in->stream->time_base;
+  in->codec->thread_count = threads;
+  in->codec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+  ret = avcodec_open2 (in->codec, dec, NULL);
+  if (ret < 0)
+    {
+      set_av_error (error, SP_PLUGIN_ERROR_FORMAT, path, "cannot open the video decoder", ret);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+SpAvStatus
+sp_av_input_next (SpAvInput *in, AVFrame *frame, GError **error)
+{
+  int ret;
+
+  av_frame_unref (frame);
+  if (in->eof)
+    return SP_AV_EOF;
+  for (;;)
+    {
+      ret = avcodec_receive_frame (in->codec, frame);
+      if (ret == 0)
+        return SP_AV_FRAME;
+      if (ret == AVERROR_EOF)
+        {
+          in->eof = TRUE;
+          return SP_AV_EOF;
+        }
+      if (ret != AVERROR (EAGAIN))
+        return SP_AV_BROKEN;
+      if (in->draining)
+        {
+          /* a drained decoder answers EOF, never EAGAIN; do not spin */
+          in->eof = TRUE;
+          return SP_AV_EOF;
+        }
+
+      int rd = av_read_frame (in->fmt, in->pkt);
+      if (rd < 0)
+        {
+          in->draining = TRUE;
+          ret = avcodec_send_packet (in->codec, NULL);
+          if (ret < 0 && ret != AVERROR_EOF)
+            {
+              set_av_error (error, SP_PLUGIN_ERROR_FAILED, in->path, "cannot flush the decoder", ret);
+              return SP_AV_ERROR;
+            }
+          if (rd != AVERROR_EOF && !(in->fmt->pb != NULL && avio_feof (in->fmt->pb)))
+            return SP_AV_BROKEN;
+          continue;
+        }
+      if (in->pkt->stream_index != in->stream->index)
+        {
+          av_packet_unref (in->pkt);
+          continue;
+        }
+      ret = avcodec_send_packet (in->codec, in->pkt);
+      av_packet_unref (in->pkt);
+      if (ret < 0 && ret != AVERROR (EAGAIN) && ret != AVERROR_EOF)
+        return SP_AV_BROKEN;
+    }
+}
+
+double
+sp_av_input_duration (const SpAvInput *in)
+{
+  if (in->stream->duration != AV_NOPTS_VALUE && in->stream->duration > 0)
+    return in->stream->duration * av_q2d (in->stream->time_base);
+  if (in->fmt->duration != AV_NOPTS_VALUE && in->fmt->duration > 0)
+    return in->fmt->duration / (double) AV_TIME_BASE;
+  return -1.0;
+}
+
+void
+sp_av_input_close (SpAvInput *in)
+{
+  av_packet_free (&in->pkt);
+  avcodec_free_context (&in->codec);
+  avformat_close_input (&in->fmt);
+  in->stream = NULL;
+}

@@ -1,0 +1,38 @@
+/* ffmpeg-input.h — one video stream of one file, decoded frame by frame in display order. */
+#ifndef SP_FFMPEG_INPUT_H
+#define SP_FFMPEG_INPUT_H
+
+#include <glib.h>
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+
+typedef enum {
+  SP_AV_FRAME,    /* a decoded frame was written */
+  SP_AV_BROKEN,   /* one packet or frame failed to decode; call again */
+  SP_AV_EOF,      /* the decoder is drained */
+  SP_AV_ERROR,    /* fatal; *error is set */
+} SpAvStatus;
+
+typedef struct {
+  const char *path;          /* (transfer none) for messages */
+  AVFormatContext *fmt;
+  AVCodecContext *codec;
+  AVStream *stream;          /* the best video stream of fmt */
+  AVPacket *pkt;
+  gboolean draining;         /* the flush packet was sent */
+  gboolean eof;
+} SpAvInput;
+
+/* Opens path, picks the best video stream and opens its decoder with `threads`
+ * codec threads (0 = as many as libavcodec chooses).  Errors name the file. */
+gboolean sp_av_input_open (SpAvInput *in, const char *path, int threads, GError **error);
+/* The next frame in display order into `frame` (unreferenced first).
+ * Every failed avcodec_send_packet() or avcodec_receive_frame() and a container
+ * read error before the end of the file each count as one SP_AV_BROKEN. */
+SpAvStatus sp_av_input_next (SpAvInput *in, AVFrame *frame, GError **error);
+void sp_av_input_close (SpAvInput *in);
+
+/* The stream's duration in seconds, or a negative value when unknown. */
+double sp_av_input_duration (const SpAvInput *in);
+
+#endif
