@@ -133,7 +133,11 @@ SpmTrainer *spm_trainer_new (SpmModel *m, const SpmTrainConfig *cfg, GError **er
 void spm_trainer_free (SpmTrainer *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpmTrainer, spm_trainer_free)
 
-/* Called after every update; return FALSE to stop the epoch early (interruption). */
+/* Called after every update with the update's number (1-based, over all epochs), its
+ * loss (mean per valid target of the chunk) and the valid input steps consumed so far in
+ * this epoch.  Return FALSE to stop the epoch early (interruption): the trainer finishes
+ * the batch in hand (its remaining chunks) and returns, so the state saved afterwards is
+ * at a batch boundary and a resumed run continues with the next batch. */
 typedef gboolean (*SpmTrainCallback) (int64_t step, double loss, int64_t frames, void *user_data);
 
 /* One pass over ex (shuffled per epoch with the seed when cfg->shuffle).  Returns
@@ -149,8 +153,39 @@ int spm_trainer_epochs_done (const SpmTrainer *t);
 gboolean spm_trainer_save_state (const SpmTrainer *t, const char *path, GError **error);
 gboolean spm_trainer_load_state (SpmTrainer *t, const char *path, GError **error);
 
-/* norm.mean / norm.std from the frames of all examples (std floored at 1e-6) */
+/* norm.mean / norm.std from the frames of all examples (population std, floored at 1e-6) */
 void spm_model_fit_norm (SpmModel *m, const SpmExample *ex, size_t n);
+
+/* Loss and gradient of ex[0..n) taken as one batch, full BPTT, no update: the
+ * training code path without the optimizer (for gradient checks).  Dropout masks come
+ * from an RNG seeded with dropout_seed, so two calls with one seed use the same masks.
+ * *loss = mean per valid target; the gradient is left in spm_trainer_grad (). */
+gboolean spm_trainer_loss_grad (SpmTrainer *t, const SpmExample *ex, size_t n,
+                                uint64_t dropout_seed, double *loss, GError **error);
+/* the gradient block: n_trainable floats mirroring m->params */
+const float *spm_trainer_grad (const SpmTrainer *t);
+
+/* ---- optimizers over the flat block ----------------------------------------- */
+/* Everything below runs over the first n floats of the parameter / gradient block
+ * (the trainable tensors) in one loop; moments mirror that layout. */
+typedef struct SpmOptim SpmOptim;
+/* SGD or Adam as cfg says (lr, momentum, weight_decay, beta1, beta2, eps). */
+SpmOptim *spm_optim_new (const SpmTrainConfig *cfg, size_t n);
+void spm_optim_free (SpmOptim *o);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpmOptim, spm_optim_free)
+/* One update of p [n] from g [n] (g is read only); increments the step count. */
+void spm_optim_step (SpmOptim *o, float *p, const float *g);
+int64_t spm_optim_steps (const SpmOptim *o);
+/* Moments for saving and restoring: 0 = SGD momentum buffer or Adam exp_avg,
+ * 1 = Adam exp_avg_sq (NULL for SGD).  n floats each. */
+float *spm_optim_moment (SpmOptim *o, int which);
+void spm_optim_set_steps (SpmOptim *o, int64_t steps);
+
+/* ||g||_2 over n floats, accumulated in double and returned as float */
+float spm_grad_norm (const float *g, size_t n);
+/* torch.nn.utils.clip_grad_norm_: total = ||g||_2; when max_norm > 0 and
+ * coef = max_norm / (total + 1e-6) < 1, g *= coef.  Returns total. */
+float spm_clip_grad_norm (float *g, size_t n, float max_norm);
 
 G_END_DECLS
 
