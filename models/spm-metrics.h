@@ -14,18 +14,20 @@ typedef struct { int64_t n; double accuracy, macro_f1; } SpmClassMetrics;
 void spm_metrics_classification (const int32_t *pred, const int32_t *truth, int64_t n, int C,
                                  SpmClassMetrics *out, int64_t *confusion);
 
-/* labeler: n_seq sequences of per-frame labels (MS-TCN definitions: frame accuracy
- * over all frames; edit = mean over sequences of (1 - normalised Levenshtein distance
- * between segment label strings); F1@k from true/false positives accumulated over
- * all sequences, a predicted segment matching the best-IoU unmatched true segment of
- * the same label when IoU >= k).  No class is treated as background. */
+/* labeler: n_seq sequences of per-frame labels (MS-TCN eval.py definitions: frame
+ * accuracy over all frames; edit = mean over sequences of (1 - Levenshtein distance
+ * between segment label strings / the longer length); F1@k from tp/fp/fn summed over
+ * all sequences: a predicted segment is a true positive when its best-IoU true
+ * segment (IoU counted 0 for another label) reaches k and was not hit before).  As in
+ * eval.py, a sequence's last segment ends at len - 1.  No class is treated as
+ * background.  Sequences of length 0 count in n only. */
 typedef struct { int64_t n, frames; double frame_accuracy, edit, f1_10, f1_25, f1_50; } SpmSegMetrics;
 void spm_metrics_segmentation (const int32_t *const *pred, const int32_t *const *truth,
                                const int64_t *len, int64_t n_seq, SpmSegMetrics *out);
 
-/* captioner: corpus BLEU-1 and BLEU-4 (uniform weights, brevity penalty against the
- * closest reference length, no smoothing), exact match = the hypothesis equals one of
- * its references.  hyps[i]: NULL-terminated token list; refs[i]: NULL-terminated list
+/* captioner: corpus BLEU-1 and BLEU-4 as NLTK's corpus_bleu (uniform weights, brevity
+ * penalty against the closest reference length, no smoothing: BLEU-4 is 0 when an
+ * order has no match), exact match = the hypothesis equals one of its references.  hyps[i]: NULL-terminated token list; refs[i]: NULL-terminated list
  * of NULL-terminated token lists. */
 typedef struct { int64_t n; double bleu1, bleu4, exact_match; } SpmCaptionMetrics;
 void spm_metrics_captions (const char *const *const *hyps, const char *const *const *const *refs,
