@@ -1,0 +1,120 @@
+/* fields.c — value formatting shared by the text sinks. */
+#include "fields.h"
+
+#include <math.h>
+#include <string.h>
+
+SpSinkHead
+sp_sink_head_of_stage (SpStage *st)
+{
+  const char *name = sp_stage_head_name (st);
+  if (name == NULL)
+    return SP_SINK_HEAD_UNKNOWN;
+  if (strcmp (name, "labeler") == 0)
+    return SP_SINK_HEAD_LABELER;
+  if (strcmp (name, "classifier") == 0)
+    return SP_SINK_HEAD_CLASSIFIER;
+  if (strcmp (name, "captioner") == 0)
+    return SP_SINK_HEAD_CAPTIONER;
+  return SP_SINK_HEAD_UNKNOWN;
+}
+
+gboolean
+sp_sink_accept (SpSinkHead *head, const SpRecord *r)
+{
+  if (*head == SP_SINK_HEAD_UNKNOWN) {
+    if (r->frame == NULL)
+      *head = r->text != NULL ? SP_SINK_HEAD_CAPTIONER : SP_SINK_HEAD_CLASSIFIER;
+    else if (r->label >= 0)
+      *head = SP_SINK_HEAD_LABELER;
+    else
+      return FALSE;
+  }
+  if (*head == SP_SINK_HEAD_LABELER)
+    return r->frame != NULL && r->label >= 0;
+  return r->frame == NULL;
+}
+
+const char *
+sp_sink_label (SpStage *st, int i, char buf[32])
+{
+  if (i < 0)
+    return "";
+  if (st->labels != NULL && i < st->n_labels)
+    return st->labels[i];
+  g_snprintf (buf, 32, "%d", i);
+  return buf;
+}
+
+const char *
+sp_sink_input (SpStage *st)
+{
+  return st->input != NULL && st->input->path != NULL ? st->input->path : "";
+}
+
+void
+sp_csv_append_field (GString *out, const char *s)
+{
+  if (s[strcspn (s, ",\"\r\n")] == '\0') {
+    g_string_append (out, s);
+    return;
+  }
+  g_string_append_c (out, '"');
+  for (const char *p = s; *p; p++) {
+    if (*p == '"')
+      g_string_append_c (out, '"');
+    g_string_append_c (out, *p);
+  }
+  g_string_append_c (out, '"');
+}
+
+void
+sp_append_fixed (GString *out, double v)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  g_string_append (out, g_ascii_formatd (buf, sizeof buf, "%.6f", v));
+}
+
+void
+sp_json_append_string (GString *out, const char *s)
+{
+  g_autofree char *valid = NULL;
+  if (!g_utf8_validate (s, -1, NULL))
+    s = valid = g_utf8_make_valid (s, -1);
+  g_string_append_c (out, '"');
+  for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+    switch (*p) {
+    case '"': g_string_append (out, "\\\""); break;
+    case '\\': g_string_append (out, "\\\\"); break;
+    case '\b': g_string_append (out, "\\b"); break;
+    case '\f': g_string_append (out, "\\f"); break;
+    case '\n': g_string_append (out, "\\n"); break;
+    case '\r': g_string_append (out, "\\r"); break;
+    case '\t': g_string_append (out, "\\t"); break;
+    default:
+      if (*p < 0x20)
+        g_string_append_printf (out, "\\u%04x", *p);
+      else
+        g_string_append_c (out, (char) *p);
+    }
+  }
+  g_string_append_c (out, '"');
+}
+
+void
+sp_json_append_number (GString *out, double v)
+{
+  if (!isfinite (v))
+    g_string_append (out, "null");
+  else
+    sp_append_fixed (out, v);
+}
+
+void
+sp_append_cue_time (GString *out, double seconds, char sep)
+{
+  gint64 ms = isfinite (seconds) && seconds > 0 ? (gint64) llround (seconds * 1000.0) : 0;
+  g_string_append_printf (out, "%02" G_GINT64_FORMAT ":%02d:%02d%c%03d",
+                          ms / 3600000, (int) (ms / 60000 % 60), (int) (ms / 1000 % 60),
+                          sep, (int) (ms % 1000));
+}

@@ -1,0 +1,15 @@
+/* sinks.h — the stage classes of the sinks plugin, one per .c file. */
+#ifndef SP_SINKS_H
+#define SP_SINKS_H
+
+#include <seqpipe/plugin.h>
+
+extern const SpStageClass sp_sink_csv;
+extern const SpStageClass sp_sink_jsonl;
+extern const SpStageClass sp_sink_segments;
+extern const SpStageClass sp_sink_srt;
+extern const SpStageClass sp_sink_vtt;
+extern const SpStageClass sp_sink_timeline;
+extern const SpStageClass sp_sink_npy;
+
+#endif
