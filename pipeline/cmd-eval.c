@@ -1,0 +1,249 @@
+/* cmd-eval.c — `seqpipe eval CONFIG [--set G.K=V]... [--metrics-out FILE] [-q]`.
+ *
+ * Scores the model in [model] checkpoint on the labelled [pipeline] manifest with the
+ * DESIGN §9 metrics: a table on stdout, and JSON with exactly the §9 keys in FILE.
+ * Predictions come from the configured head stage itself, fed the input's features
+ * (extracted once into [train] cache-dir), so eval scores what `run` writes —
+ * including the labeler's min-segment rule and the captioner's beam search.
+ * Bad rows follow [pipeline] on-error as in train: skip (reported, exit 2) or stop
+ * (exit 1, nothing scored). */
+#include "sp-cmds.h"
+#include "sp-host.h"
+#include "dataset.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+  const SpDataset *ds;
+  SpPredictions *p;
+  size_t ex;            /* labeler/classifier: example being run */
+  guint input;          /* captioner: input being run */
+  int64_t n;            /* records so far for this input */
+} Collect;
+
+static gboolean
+collect (SpStage *head, const SpRecord *r, void *user, GError **error)
+{
+  Collect *c = user;
+  (void) head;
+  (void) error;
+  if (c->ds->head == SPM_HEAD_LABELER) {
+    if (c->n < c->ds->ex[c->ex].T)
+      c->p->frame[c->ex][c->n] = r->label;
+  } else if (c->ds->head == SPM_HEAD_CLASSIFIER) {
+    c->p->cls[c->ex] = r->label;
+  } else {
+    g_free (c->p->caption[c->input]);
+    c->p->caption[c->input] = g_strdup (r->text ? r->text : "");
+  }
+  c->n++;
+  return TRUE;
+}
+
+/* one input's frames through a fresh instance of the head stage */
+static gboolean
+run_head (SpConfig *c, const SpStageClass *klass, const SpDataInput *in, int index,
+          Collect *col, GError **error)
+{
+  g_autofree char *name = g_path_get_basename (in->path);
+  g_autofree char *stem = g_strdup (name);
+  char *dot = strrchr (stem, '.');
+  if (dot && dot != stem)
+    *dot = '\0';
+  SpInputInfo info = { in->path, name, stem, index, in->start > 0 ? in->start : 0, in->end };
+  SpDecoderParams dec = {
+    sp_config_double (c, "decoder", "fps"), (int) sp_config_int (c, "decoder", "width"),
+    (int) sp_config_int (c, "decoder", "height"), (int) sp_config_int (c, "decoder", "threads"),
+  };
+  g_autoptr (SpStage) st = sp_stage_new (c, klass, "head", &info, &dec, error);
+  if (!st)
+    return FALSE;
+  st->feature_dim = in->f.D;
+  sp_stage_host (st)->emit = collect;
+  sp_stage_host (st)->emit_data = col;
+  col->n = 0;
+  if (!sp_stage_init (st, error))
+    return FALSE;
+  for (int64_t t = 0; t < in->f.T; t++) {
+    SpFrame fr = { .index = in->f.index[t], .time = in->f.time[t],
+                   .features = in->f.x + (size_t) t * in->f.D, .feature_dim = in->f.D };
+    if (!klass->process (st, &fr, error))
+      return FALSE;
+  }
+  return !klass->flush || klass->flush (st, error);
+}
+
+static void
+print_table (const SpScore *s, const char *const *names)
+{
+  if (s->head == SPM_HEAD_LABELER) {
+    printf ("n               %" G_GINT64_FORMAT "\nframes          %" G_GINT64_FORMAT "\n",
+            s->seg.n, s->seg.frames);
+    printf ("frame_accuracy  %.4f\nedit            %.4f\n", s->seg.frame_accuracy, s->seg.edit);
+    printf ("f1@10           %.4f\nf1@25           %.4f\nf1@50           %.4f\n", s->seg.f1_10,
+            s->seg.f1_25, s->seg.f1_50);
+  } else if (s->head == SPM_HEAD_CLASSIFIER) {
+    printf ("n          %" G_GINT64_FORMAT "\naccuracy   %.4f\nmacro_f1   %.4f\n", s->cls.n,
+            s->cls.accuracy, s->cls.macro_f1);
+    int w = 8;
+    for (int i = 0; i < s->C; i++)
+      w = MAX (w, (int) strlen (names[i]));
+    printf ("\nconfusion (rows: truth, columns: prediction)\n%*s", w, "");
+    for (int k = 0; k < s->C; k++)
+      printf (" %*s", w, names[k]);
+    printf ("\n");
+    for (int i = 0; i < s->C; i++) {
+      printf ("%*s", w, names[i]);
+      for (int k = 0; k < s->C; k++)
+        printf (" %*" G_GINT64_FORMAT, w, s->confusion[(size_t) i * s->C + k]);
+      printf ("\n");
+    }
+  } else {
+    printf ("n            %" G_GINT64_FORMAT "\nbleu1        %.4f\nbleu4        %.4f\n"
+            "exact_match  %.4f\n", s->cap.n, s->cap.bleu1, s->cap.bleu4, s->cap.exact_match);
+  }
+}
+
+static int
+fail (GError *e)
+{
+  g_printerr ("seqpipe: %s\n", e->message);
+  return g_error_matches (e, SP_ERROR, SP_ERROR_INTERRUPTED) ? 3 : 1;
+}
+
+static gboolean
+predict (SpConfig *c, const SpDataset *ds, SpPredictions *p, GError **error)
+{
+  const char *head = sp_config_head (c);
+  const SpStageClass *klass = sp_registry_find (sp_config_registry (c), head, SP_STAGE_HEAD);
+  if (!klass) {
+    g_set_error (error, SP_ERROR, SP_ERROR_PLUGIN, "[head] plugin: no head stage \"%s\"", head);
+    return FALSE;
+  }
+  Collect col = { .ds = ds, .p = p };
+  if (ds->head == SPM_HEAD_CAPTIONER) {
+    for (guint i = 0; i < ds->inputs->len; i++) {
+      const SpDataInput *in = g_ptr_array_index (ds->inputs, i);
+      gboolean used = FALSE;
+      for (size_t e = 0; e < ds->n_ex && !used; e++)
+        used = g_array_index (ds->rows, SpDataRow, ds->ex_row[e]).input == (int) i;
+      col.input = i;
+      if (used && !run_head (c, klass, in, (int) i, &col, error))
+        return FALSE;
+    }
+    return TRUE;
+  }
+  for (size_t e = 0; e < ds->n_ex; e++) {
+    const SpDataRow *r = &g_array_index (ds->rows, SpDataRow, ds->ex_row[e]);
+    col.ex = e;
+    if (sp_interrupted ()) {
+      g_set_error (error, SP_ERROR, SP_ERROR_INTERRUPTED, "interrupted");
+      return FALSE;
+    }
+    if (!run_head (c, klass, g_ptr_array_index (ds->inputs, r->input), r->input, &col, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+int
+sp_cmd_eval (int argc, char **argv)
+{
+  g_auto (GStrv) sets = NULL;
+  g_autofree char *metrics_out = NULL;
+  gboolean quiet = FALSE;
+  GOptionEntry entries[] = {
+    { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &sets, "override a config key", "GROUP.KEY=VALUE" },
+    { "metrics-out", 0, 0, G_OPTION_ARG_FILENAME, &metrics_out, "write the metrics as JSON",
+      "FILE" },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no progress line", NULL },
+    { NULL, 0, 0, 0, NULL, NULL, NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("CONFIG");
+  g_option_context_set_summary (ctx, "Score [model] checkpoint on the labelled [pipeline] manifest.");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GError) e = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &e)) {
+    g_printerr ("seqpipe: eval: %s\n", e->message);
+    return 1;
+  }
+  if (argc != 2) {
+    g_printerr ("seqpipe: eval: expected one CONFIG (see seqpipe eval --help)\n");
+    return 1;
+  }
+  g_autoptr (SpConfig) c = sp_config_load (argv[1], (const char *const *) sets, "eval", &e);
+  if (!c)
+    return fail (e);
+  const char *head = sp_config_head (c);
+  static const char *const heads[] = { "labeler", "classifier", "captioner" };
+  int kind = -1;
+  for (int i = 0; i < 3; i++)
+    if (!g_strcmp0 (head, heads[i]))
+      kind = i;
+  g_autofree char *manifest = sp_config_path (c, "pipeline", "manifest");
+  g_autofree char *ckpt = sp_config_path (c, "model", "checkpoint");
+  g_autofree char *cache_dir = sp_config_path (c, "train", "cache-dir");
+  if (kind < 0 || !manifest || !ckpt) {
+    g_printerr ("seqpipe: %s\n", kind < 0 ? "[head] plugin: eval scores a labeler, classifier or "
+                                            "captioner"
+                                 : !manifest ? "[pipeline] manifest: required by eval (a labelled "
+                                               "manifest)"
+                                             : "[model] checkpoint: required by eval");
+    return 1;
+  }
+  g_autoptr (SpmModel) m = spm_model_load (ckpt, &e);
+  if (!m)
+    return fail (e);
+  if ((int) m->cfg.head != kind) {
+    g_printerr ("seqpipe: %s: a checkpoint for the %s head, not for the %s head\n", ckpt,
+                heads[m->cfg.head], head);
+    return 1;
+  }
+  SpProgress *progress = sp_progress_new (quiet);
+  g_autoptr (SpDataset) ds = sp_dataset_read (c, manifest, (SpmHeadKind) kind, cache_dir,
+                                              progress, &e);
+  sp_progress_free (progress);
+  if (!ds)
+    return fail (e);
+  if (kind == SPM_HEAD_CAPTIONER) {
+    g_autoptr (SpVocab) v = sp_vocab_new ((const char *const *) m->names, &e);
+    if (!v)
+      return fail (e);
+    sp_dataset_assign_vocab (ds, v, NULL);
+  } else {
+    g_autoptr (SpLabelSet) set = sp_label_set_new ((const char *const *) m->names);
+    sp_dataset_assign_labels (ds, set, sp_config_double (c, "decoder", "fps") == 0, NULL);
+  }
+  for (guint i = 0; i < ds->errors->len; i++)
+    g_printerr ("seqpipe: %s\n", (char *) ds->errors->pdata[i]);
+  if (ds->errors->len && !g_strcmp0 (sp_config_string (c, "pipeline", "on-error"), "stop")) {
+    g_printerr ("seqpipe: %u bad manifest row(s); nothing scored ([pipeline] on-error = stop)\n",
+                ds->errors->len);
+    return 1;
+  }
+  if (ds->n_ex == 0) {
+    g_printerr ("seqpipe: %s: no usable examples\n", manifest);
+    return 1;
+  }
+  SpPredictions *p = sp_predictions_new (ds);
+  if (!predict (c, ds, p, &e)) {
+    sp_predictions_free (p, ds);
+    return fail (e);
+  }
+  SpScore s;
+  sp_dataset_score (ds, p, m->cfg.C, &s);
+  sp_predictions_free (p, ds);
+  print_table (&s, (const char *const *) m->names);
+  int status = ds->errors->len ? 2 : 0;
+  if (metrics_out) {
+    g_autofree char *json = sp_score_json (&s, (const char *const *) m->names);
+    g_autofree char *text = g_strconcat (json, "\n", NULL);
+    if (!g_file_set_contents (metrics_out, text, -1, &e)) {
+      g_printerr ("seqpipe: --metrics-out: %s\n", e->message);
+      status = 1;
+    }
+  }
+  sp_score_clear (&s);
+  return status;
+}

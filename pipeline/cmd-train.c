@@ -1,0 +1,607 @@
+/* cmd-train.c — `seqpipe train CONFIG [--set G.K=V]... [--resume CKPT] [-q]`.
+ *
+ * Reads [train] manifest (and val-manifest) with their label files or captions,
+ * extracts features once into [train] cache-dir, fits norm.mean/std, trains the model
+ * of [model] with the [train] optimizer, validates after each epoch and keeps:
+ *   [model] checkpoint            the best epoch on val-manifest (else the last)
+ *   NAME.last.safetensors         the last epoch (or the interrupted step)
+ *   NAME.last.state.safetensors   the optimizer state beside it, for --resume
+ *   OUTPUT-DIR/train-log.csv      epoch,step,loss,<validation metrics>,seconds
+ *   OUTPUT-DIR/train-log.png      loss (blue) and the main validation metric (orange)
+ * Bad rows: on-error = skip leaves them out, reports each and exits 2 at the end;
+ * on-error = stop reports them all and exits 1 before training, writing nothing.
+ * SIGINT/SIGTERM: the batch in hand finishes, the last checkpoint and its state are
+ * written, exit 3; --resume on it continues the same learning curve.
+ * Math threads: [train] threads (0 = all cores). */
+#include "sp-cmds.h"
+#include "sp-host.h"
+#include "dataset.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib/gstdio.h>
+
+/* ---- train-log.csv and train-log.png -------------------------------------------- */
+
+#define STB_IMAGE_WRITE_STATIC
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#include <stb/stb_image_write.h>
+
+typedef struct {
+  SpmHeadKind head;
+  char *dir;
+  GString *rows;          /* CSV body lines */
+  GArray *loss, *metric;  /* double per epoch; metric < 0 when not validated */
+} SpTrainLog;
+
+static const char *
+log_header (SpmHeadKind head)
+{
+  return head == SPM_HEAD_LABELER
+             ? "epoch,step,loss,val_frame_accuracy,val_edit,val_f1@10,val_f1@25,val_f1@50,seconds"
+         : head == SPM_HEAD_CLASSIFIER ? "epoch,step,loss,val_accuracy,val_macro_f1,seconds"
+                                       : "epoch,step,loss,val_bleu1,val_bleu4,val_exact_match,seconds";
+}
+
+static SpTrainLog *
+sp_train_log_new (SpmHeadKind head, const char *dir)
+{
+  SpTrainLog *l = g_new0 (SpTrainLog, 1);
+  l->head = head;
+  l->dir = g_strdup (dir);
+  l->rows = g_string_new (NULL);
+  l->loss = g_array_new (FALSE, FALSE, sizeof (double));
+  l->metric = g_array_new (FALSE, FALSE, sizeof (double));
+  return l;
+}
+
+static void
+sp_train_log_free (SpTrainLog *l)
+{
+  g_free (l->dir);
+  g_string_free (l->rows, TRUE);
+  g_array_unref (l->loss);
+  g_array_unref (l->metric);
+  g_free (l);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpTrainLog, sp_train_log_free)
+
+/* --resume: the rows of the epochs already done (the main metric is column 4) */
+static void
+sp_train_log_load (SpTrainLog *l, int epochs_done)
+{
+  g_autofree char *path = g_build_filename (l->dir, "train-log.csv", NULL);
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return;
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (int i = 1; lines[i] && (int) l->loss->len < epochs_done; i++) {
+    g_auto (GStrv) f = g_strsplit (lines[i], ",", -1);
+    if (g_strv_length (f) < 5 || atoi (f[0]) != (int) l->loss->len + 1)
+      break;
+    double loss = g_ascii_strtod (f[2], NULL);
+    int mcol = l->head == SPM_HEAD_CAPTIONER ? 4 : 3;
+    double metric = *f[mcol] ? g_ascii_strtod (f[mcol], NULL) : -1;
+    g_array_append_val (l->loss, loss);
+    g_array_append_val (l->metric, metric);
+    g_string_append_printf (l->rows, "%s\n", lines[i]);
+  }
+}
+
+static void
+sp_train_log_add (SpTrainLog *l, int epoch, int64_t step, double loss, const SpScore *s,
+                  double seconds)
+{
+  g_string_append_printf (l->rows, "%d,%" G_GINT64_FORMAT ",%.6f", epoch, step, loss);
+  double metric = -1;
+  if (!s)
+    g_string_append (l->rows, l->head == SPM_HEAD_LABELER ? ",,,,," :
+                              l->head == SPM_HEAD_CLASSIFIER ? ",," : ",,,");
+  else if (l->head == SPM_HEAD_LABELER)
+    g_string_append_printf (l->rows, ",%.6f,%.6f,%.6f,%.6f,%.6f", s->seg.frame_accuracy,
+                            s->seg.edit, s->seg.f1_10, s->seg.f1_25, s->seg.f1_50);
+  else if (l->head == SPM_HEAD_CLASSIFIER)
+    g_string_append_printf (l->rows, ",%.6f,%.6f", s->cls.accuracy, s->cls.macro_f1);
+  else
+    g_string_append_printf (l->rows, ",%.6f,%.6f,%.6f", s->cap.bleu1, s->cap.bleu4,
+                            s->cap.exact_match);
+  if (s)
+    metric = sp_score_main (s);
+  g_string_append_printf (l->rows, ",%.3f\n", seconds);
+  g_array_append_val (l->loss, loss);
+  g_array_append_val (l->metric, metric);
+}
+
+#define PLOT_W 640
+#define PLOT_H 360
+#define PLOT_M 40
+
+static void
+plot_px (uint8_t *img, int x, int y, const uint8_t rgb[3])
+{
+  if (x < 0 || y < 0 || x >= PLOT_W || y >= PLOT_H)
+    return;
+  memcpy (img + ((size_t) y * PLOT_W + x) * 3, rgb, 3);
+}
+
+/* a 2-pixel-wide line from (x0, y0) to (x1, y1) (Bresenham) */
+static void
+plot_line (uint8_t *img, int x0, int y0, int x1, int y1, const uint8_t rgb[3])
+{
+  int dx = abs (x1 - x0), sx = x0 < x1 ? 1 : -1, dy = -abs (y1 - y0), sy = y0 < y1 ? 1 : -1;
+  int err = dx + dy;
+  for (;;) {
+    plot_px (img, x0, y0, rgb);
+    plot_px (img, x0, y0 + 1, rgb);
+    if (x0 == x1 && y0 == y1)
+      break;
+    int e2 = 2 * err;
+    if (e2 >= dy) { err += dy; x0 += sx; }
+    if (e2 <= dx) { err += dx; y0 += sy; }
+  }
+}
+
+/* curve v[0..n) scaled so that [0, vmax] spans the plot's height; v < 0 is skipped */
+static void
+plot_curve (uint8_t *img, const double *v, int n, double vmax, const uint8_t rgb[3])
+{
+  int px = -1, py = -1;
+  for (int i = 0; i < n; i++) {
+    if (v[i] < 0)
+      continue;
+    int x = PLOT_M + (n > 1 ? i * (PLOT_W - 2 * PLOT_M) / (n - 1) : (PLOT_W - 2 * PLOT_M) / 2);
+    int y = PLOT_H - PLOT_M - (int) (MIN (v[i] / vmax, 1.0) * (PLOT_H - 2 * PLOT_M));
+    if (px >= 0)
+      plot_line (img, px, py, x, y, rgb);
+    for (int k = -2; k <= 2; k++)
+      plot_line (img, x - 2, y + k, x + 2, y + k, rgb);
+    px = x;
+    py = y;
+  }
+}
+
+static void
+png_append (void *ctx, void *data, int size)
+{
+  g_byte_array_append (ctx, data, (guint) size);
+}
+
+/* White plot, grey axes with a tick per epoch and per tenth of the y range; blue = the
+ * training loss over [0, max loss], orange = the main validation metric over [0, 1];
+ * the legend swatches sit at the top right in the same order. */
+static gboolean
+write_plot (const SpTrainLog *l, const char *path, GError **error)
+{
+  g_autofree uint8_t *img = g_malloc (PLOT_W * PLOT_H * 3);
+  memset (img, 255, PLOT_W * PLOT_H * 3);
+  static const uint8_t axis[3] = { 90, 90, 90 }, grid[3] = { 225, 225, 225 };
+  static const uint8_t blue[3] = { 31, 119, 180 }, orange[3] = { 255, 127, 14 };
+  int n = (int) l->loss->len;
+  for (int k = 1; k <= 10; k++) {
+    int y = PLOT_H - PLOT_M - k * (PLOT_H - 2 * PLOT_M) / 10;
+    plot_line (img, PLOT_M, y, PLOT_W - PLOT_M, y, grid);
+    plot_line (img, PLOT_M - 5, y, PLOT_M, y, axis);
+  }
+  for (int i = 0; i < n; i++) {
+    int x = PLOT_M + (n > 1 ? i * (PLOT_W - 2 * PLOT_M) / (n - 1) : (PLOT_W - 2 * PLOT_M) / 2);
+    plot_line (img, x, PLOT_H - PLOT_M, x, PLOT_H - PLOT_M + 5, axis);
+  }
+  plot_line (img, PLOT_M, PLOT_M, PLOT_M, PLOT_H - PLOT_M, axis);
+  plot_line (img, PLOT_M, PLOT_H - PLOT_M, PLOT_W - PLOT_M, PLOT_H - PLOT_M, axis);
+  double lmax = 1e-9;
+  for (int i = 0; i < n; i++)
+    lmax = MAX (lmax, g_array_index (l->loss, double, i));
+  plot_curve (img, (const double *) l->loss->data, n, lmax, blue);
+  plot_curve (img, (const double *) l->metric->data, n, 1.0, orange);
+  for (int k = 0; k < 10; k++) {
+    plot_line (img, PLOT_W - PLOT_M - 60, 12 + k, PLOT_W - PLOT_M - 44, 12 + k, blue);
+    plot_line (img, PLOT_W - PLOT_M - 30, 12 + k, PLOT_W - PLOT_M - 14, 12 + k, orange);
+  }
+  g_autoptr (GByteArray) png = g_byte_array_new ();
+  if (!stbi_write_png_to_func (png_append, png, PLOT_W, PLOT_H, 3, img, PLOT_W * 3)) {
+    g_set_error (error, SP_ERROR, SP_ERROR_CONFIG, "%s: cannot encode the plot", path);
+    return FALSE;
+  }
+  return g_file_set_contents (path, (const char *) png->data, png->len, error);
+}
+
+/* train-log.csv and train-log.png, each replaced atomically */
+static gboolean
+sp_train_log_write (const SpTrainLog *l, GError **error)
+{
+  g_autofree char *csv = g_build_filename (l->dir, "train-log.csv", NULL);
+  g_autofree char *png = g_build_filename (l->dir, "train-log.png", NULL);
+  g_autofree char *text = g_strdup_printf ("%s\n%s", log_header (l->head), l->rows->str);
+  return g_file_set_contents (csv, text, -1, error) && write_plot (l, png, error);
+}
+
+typedef struct {
+  SpConfig *c;
+  SpmHeadKind head;
+  SpProgress *progress;
+  int epoch, epochs;
+  int64_t epoch_frames;
+  gint64 t0;
+} TrainRun;
+
+static int
+fail (GError *e)
+{
+  g_printerr ("seqpipe: %s\n", e->message);
+  if (g_error_matches (e, SP_ERROR, SP_ERROR_INTERRUPTED))
+    return 3;
+  return 1;
+}
+
+static gboolean
+head_kind (const char *name, SpmHeadKind *out, GError **error)
+{
+  static const char *const names[] = { "labeler", "classifier", "captioner" };
+  for (int i = 0; i < 3; i++)
+    if (name && !strcmp (name, names[i])) {
+      *out = (SpmHeadKind) i;
+      return TRUE;
+    }
+  g_set_error (error, SP_ERROR, SP_ERROR_CONFIG,
+               "[head] plugin: \"%s\" cannot be trained (labeler, classifier or captioner)",
+               name ? name : "");
+  return FALSE;
+}
+
+/* "X.safetensors" -> "X" + suffix */
+static char *
+sp_checkpoint_sibling (const char *path, const char *suffix)
+{
+  g_autofree char *base = g_str_has_suffix (path, ".safetensors")
+                              ? g_strndup (path, strlen (path) - strlen (".safetensors"))
+                              : g_strdup (path);
+  return g_strconcat (base, suffix, NULL);
+}
+
+static gboolean
+on_update (int64_t step, double loss, int64_t frames, void *user)
+{
+  TrainRun *r = user;
+  double s = (g_get_monotonic_time () - r->t0) / 1e6;
+  r->epoch_frames = frames;
+  sp_progress_update (r->progress, "epoch %d/%d  step %" G_GINT64_FORMAT "  loss %.4f  %.0f frames/s",
+                      r->epoch + 1, r->epochs, step, loss, s > 0 ? frames / s : 0.0);
+  return !sp_interrupted ();
+}
+
+/* Label set (labeler, classifier): [head] labels > the init checkpoint's > sorted names
+ * of the training and validation sets.  Vocabulary (captioner): the init
+ * checkpoint's, else built from the training captions. */
+static gboolean
+assign_targets (SpConfig *c, SpmHeadKind head, SpDataset *train, SpDataset *val,
+                const SpmModel *init, char ***names, GError **error)
+{
+  gboolean whole = sp_config_double (c, "decoder", "fps") == 0;
+  if (head == SPM_HEAD_CAPTIONER) {
+    g_autoptr (SpVocab) v = NULL;
+    if (init) {
+      v = sp_vocab_new ((const char *const *) init->names, error);
+      if (!v)
+        return FALSE;
+    } else {
+      g_autofree const char **caps = sp_dataset_captions (train);
+      v = sp_vocab_build (caps, (int) sp_config_int (c, "head", "min-count"));
+    }
+    sp_dataset_assign_vocab (train, v, NULL);
+    if (val)
+      sp_dataset_assign_vocab (val, v, NULL);
+    *names = g_strdupv (v->words);
+    return TRUE;
+  }
+  g_autoptr (SpLabelSet) set = NULL;
+  g_autofree char *labels = sp_config_path (c, "head", "labels");   /* a labeler/classifier key */
+  if (labels && *labels) {
+    g_autoptr (GError) e = NULL;
+    set = sp_label_set_read (labels, &e);
+    if (!set) {
+      g_set_error (error, SP_ERROR, SP_ERROR_CONFIG, "[head] labels: %s", e->message);
+      return FALSE;
+    }
+  } else if (init) {
+    set = sp_label_set_new ((const char *const *) init->names);
+  } else {
+    g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    sp_dataset_collect_labels (train, seen);
+    if (val)
+      sp_dataset_collect_labels (val, seen);
+    set = sp_label_set_sorted (seen);
+  }
+  sp_dataset_assign_labels (train, set, whole, NULL);
+  if (val)
+    sp_dataset_assign_labels (val, set, whole, NULL);
+  *names = g_strdupv (set->names);
+  return TRUE;
+}
+
+static gboolean
+model_config (SpConfig *c, SpmHeadKind head, int D, int C, SpmModelConfig *cfg, GError **error)
+{
+  const char *pool = head == SPM_HEAD_CLASSIFIER ? sp_config_string (c, "head", "pool") : NULL;
+  if (head == SPM_HEAD_CLASSIFIER && pool && strcmp (pool, "last") && strcmp (pool, "mean")) {
+    g_set_error (error, SP_ERROR, SP_ERROR_CONFIG, "[head] pool: \"%s\" is not one of last, mean",
+                 pool);
+    return FALSE;
+  }
+  *cfg = (SpmModelConfig) {
+    .head = head,
+    .cell = (SpmCell) sp_config_int (c, "model", "cell"),
+    .pool = pool && !strcmp (pool, "mean") ? SPM_POOL_MEAN : SPM_POOL_LAST,
+    .D = D,
+    .H = (int) sp_config_int (c, "model", "hidden"),
+    .L = (int) sp_config_int (c, "model", "layers"),
+    .C = C,
+    .E = 0,
+    .dropout = (float) sp_config_double (c, "model", "dropout"),
+    .has_norm = TRUE,
+  };
+  return TRUE;
+}
+
+static void
+train_config (SpConfig *c, SpmTrainConfig *t)
+{
+  const char *opt = sp_config_string (c, "train", "optimizer");
+  *t = (SpmTrainConfig) {
+    .optimizer = opt && !strcmp (opt, "sgd") ? SPM_OPT_SGD : SPM_OPT_ADAM,
+    .lr = (float) sp_config_double (c, "train", "lr"),
+    .momentum = (float) sp_config_double (c, "train", "momentum"),
+    .weight_decay = (float) sp_config_double (c, "train", "weight-decay"),
+    .clip = (float) sp_config_double (c, "train", "clip"),
+    .tbptt = (int) sp_config_int (c, "train", "tbptt"),
+    .batch = (int) sp_config_int (c, "train", "batch"),
+    .seed = (uint64_t) sp_config_int (c, "train", "seed"),
+    .shuffle = sp_config_bool (c, "train", "shuffle"),
+  };
+}
+
+/* a checkpoint to continue from must have the model this config asks for */
+static gboolean
+same_shape (const SpmModelConfig *a, const SpmModelConfig *b, const char *path, GError **error)
+{
+  if (a->head == b->head && a->cell == b->cell && a->D == b->D && a->H == b->H && a->L == b->L
+      && a->C == b->C && (a->head != SPM_HEAD_CLASSIFIER || a->pool == b->pool))
+    return TRUE;
+  g_set_error (error, SP_ERROR, SP_ERROR_CONFIG,
+               "%s: its model (head %d, cell %d, D %d, hidden %d, layers %d, classes %d) is not "
+               "the one [model] and [head] ask for (head %d, cell %d, D %d, hidden %d, layers %d, "
+               "classes %d)", path, a->head, a->cell, a->D, a->H, a->L, a->C, b->head, b->cell,
+               b->D, b->H, b->L, b->C);
+  return FALSE;
+}
+
+static void
+set_meta (SpmModel *m, const char *key, char *value /* transfer full */)
+{
+  if (!m->meta)
+    m->meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_hash_table_replace (m->meta, g_strdup (key), value);
+}
+
+/* the model to train: --resume's weights, else init's, else fresh; norm from the data */
+static SpmModel *
+make_model (SpConfig *c, const SpmModelConfig *cfg, const SpDataset *train, SpmModel *init,
+            const char *resume, char **names, GError **error)
+{
+  g_autoptr (SpmModel) m = NULL;
+  if (resume) {
+    m = spm_model_load (resume, error);
+    if (!m || !same_shape (&m->cfg, cfg, resume, error))
+      return NULL;
+    return g_steal_pointer (&m);
+  }
+  m = spm_model_new (cfg, error);
+  if (!m)
+    return NULL;
+  spm_model_init (m, (uint64_t) sp_config_int (c, "train", "seed"));
+  spm_model_set_names (m, (const char *const *) names);
+  if (init) {
+    g_autofree char *ip = sp_config_path (c, "train", "init");
+    if (!same_shape (&init->cfg, cfg, ip, error))
+      return NULL;
+    memcpy (m->params, init->params, sizeof (float) * m->n_trainable);
+  }
+  if (init && init->cfg.has_norm) {
+    memcpy (m->norm_mean, init->norm_mean, sizeof (float) * cfg->D);
+    memcpy (m->norm_std, init->norm_std, sizeof (float) * cfg->D);
+  } else {
+    spm_model_fit_norm (m, train->ex, train->n_ex);
+  }
+  set_meta (m, "decoder", sp_config_feature_settings (c, "decoder"));
+  set_meta (m, "extractor", sp_config_feature_settings (c, "extractor"));
+  return g_steal_pointer (&m);
+}
+
+static void
+report_rows (const SpDataset *ds)
+{
+  for (guint i = 0; ds && i < ds->errors->len; i++)
+    g_printerr ("seqpipe: %s\n", (char *) ds->errors->pdata[i]);
+}
+
+typedef struct {
+  const char *ckpt, *last, *state;
+  char *log_dir;
+} Outputs;
+
+static gboolean
+save_last (SpmModel *m, SpmTrainer *t, const Outputs *o, double best, GError **error)
+{
+  set_meta (m, "train_best", g_strdup_printf ("%.17g", best));
+  if (!spm_model_save (m, o->last, error) || !spm_trainer_save_state (t, o->state, error))
+    return FALSE;
+  g_hash_table_remove (m->meta, "train_best");
+  return TRUE;
+}
+
+int
+sp_cmd_train (int argc, char **argv)
+{
+  g_auto (GStrv) sets = NULL;
+  g_autofree char *resume = NULL;
+  gboolean quiet = FALSE;
+  GOptionEntry entries[] = {
+    { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &sets, "override a config key", "GROUP.KEY=VALUE" },
+    { "resume", 0, 0, G_OPTION_ARG_FILENAME, &resume,
+      "continue from NAME.last.safetensors (and its .state beside it)", "CHECKPOINT" },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no progress line", NULL },
+    { NULL, 0, 0, 0, NULL, NULL, NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("CONFIG");
+  g_option_context_set_summary (ctx, "Train the model of CONFIG's [model] and [head] on [train] "
+                                     "manifest.");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GError) e = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &e)) {
+    g_printerr ("seqpipe: train: %s\n", e->message);
+    return 1;
+  }
+  if (argc != 2) {
+    g_printerr ("seqpipe: train: expected one CONFIG (see seqpipe train --help)\n");
+    return 1;
+  }
+  g_autoptr (SpConfig) c = sp_config_load (argv[1], (const char *const *) sets, "train", &e);
+  if (!c)
+    return fail (e);
+  SpmHeadKind head;
+  if (!head_kind (sp_config_head (c), &head, &e))
+    return fail (e);
+  g_autofree char *manifest = sp_config_path (c, "train", "manifest");
+  g_autofree char *val_manifest = sp_config_path (c, "train", "val-manifest");
+  g_autofree char *ckpt = sp_config_path (c, "model", "checkpoint");
+  g_autofree char *out_dir = sp_config_path (c, "pipeline", "output-dir");
+  g_autofree char *cache_dir = sp_config_path (c, "train", "cache-dir");
+  g_autofree char *init_path = sp_config_path (c, "train", "init");
+  if (!manifest || !*manifest || !ckpt || !*ckpt) {
+    g_printerr ("seqpipe: [%s] %s: required by train\n", manifest && *manifest ? "model" : "train",
+                manifest && *manifest ? "checkpoint" : "manifest");
+    return 1;
+  }
+  gboolean stop_on_error = !g_strcmp0 (sp_config_string (c, "pipeline", "on-error"), "stop");
+  spm_set_threads ((int) sp_config_int (c, "train", "threads"));
+
+  g_autoptr (SpmModel) init = NULL;
+  if (init_path && *init_path && !(init = spm_model_load (init_path, &e)))
+    return fail (e);
+  if (init && init->cfg.head != head) {
+    g_printerr ("seqpipe: [train] init: %s is a checkpoint for another head\n", init_path);
+    return 1;
+  }
+
+  TrainRun run = { .c = c, .head = head, .progress = sp_progress_new (quiet) };
+  g_autoptr (SpDataset) train = sp_dataset_read (c, manifest, head, cache_dir, run.progress, &e);
+  g_autoptr (SpDataset) val = NULL;
+  if (train && val_manifest && *val_manifest)
+    val = sp_dataset_read (c, val_manifest, head, cache_dir, run.progress, &e);
+  g_auto (GStrv) names = NULL;
+  if (!train || (val_manifest && *val_manifest && !val)
+      || !assign_targets (c, head, train, val, init, &names, &e)) {
+    sp_progress_free (run.progress);
+    return fail (e);
+  }
+  report_rows (train);
+  report_rows (val);
+  guint bad = train->errors->len + (val ? val->errors->len : 0);
+  if (bad && stop_on_error) {
+    sp_progress_free (run.progress);
+    g_printerr ("seqpipe: %u bad manifest row(s); nothing trained ([pipeline] on-error = stop)\n",
+                bad);
+    return 1;
+  }
+  if (train->n_ex == 0) {
+    sp_progress_free (run.progress);
+    g_printerr ("seqpipe: %s: no usable examples\n", manifest);
+    return 1;
+  }
+
+  SpmModelConfig mcfg;
+  SpmTrainConfig tcfg;
+  if (!model_config (c, head, train->D, (int) g_strv_length (names), &mcfg, &e)) {
+    sp_progress_free (run.progress);
+    return fail (e);
+  }
+  train_config (c, &tcfg);
+  g_autoptr (SpmModel) m = make_model (c, &mcfg, train, init, resume, names, &e);
+  g_autoptr (SpmTrainer) t = m ? spm_trainer_new (m, &tcfg, &e) : NULL;
+  g_autofree char *last = sp_checkpoint_sibling (ckpt, ".last.safetensors");
+  g_autofree char *state = sp_checkpoint_sibling (ckpt, ".last.state.safetensors");
+  g_autofree char *resume_state = resume ? sp_checkpoint_sibling (resume, ".state.safetensors")
+                                         : NULL;
+  if (!t || (resume && !spm_trainer_load_state (t, resume_state, &e))) {
+    sp_progress_free (run.progress);
+    return fail (e);
+  }
+  double best = -1;
+  if (resume && m->meta && g_hash_table_lookup (m->meta, "train_best"))
+    best = g_ascii_strtod (g_hash_table_lookup (m->meta, "train_best"), NULL);
+  if (m->meta)
+    g_hash_table_remove (m->meta, "train_best");
+
+  g_autofree char *ckpt_dir = g_path_get_dirname (ckpt);
+  if (g_mkdir_with_parents (out_dir, 0755) || g_mkdir_with_parents (ckpt_dir, 0755)) {
+    sp_progress_free (run.progress);
+    g_printerr ("seqpipe: [pipeline] output-dir: cannot create %s or %s\n", out_dir, ckpt_dir);
+    return 1;
+  }
+  g_autoptr (SpTrainLog) log = sp_train_log_new (head, out_dir);
+  if (resume)
+    sp_train_log_load (log, spm_trainer_epochs_done (t));
+  Outputs o = { ckpt, last, state, out_dir };
+
+  run.epochs = (int) sp_config_int (c, "train", "epochs");
+  int status = 0;
+  for (run.epoch = spm_trainer_epochs_done (t); run.epoch < run.epochs; run.epoch++) {
+    double loss = 0;
+    gboolean stopped = FALSE;
+    run.t0 = g_get_monotonic_time ();
+    gint64 e0 = run.t0;
+    if (!spm_trainer_epoch (t, train->ex, train->n_ex, on_update, &run, &loss, &stopped, &e)) {
+      status = fail (e);
+      break;
+    }
+    if (stopped) {
+      sp_progress_free (g_steal_pointer (&run.progress));
+      if (!save_last (m, t, &o, best, &e)) {
+        status = fail (e);
+        break;
+      }
+      g_printerr ("seqpipe: interrupted: %s written; continue with --resume %s\n", last, last);
+      status = 3;
+      break;
+    }
+    SpScore sc = { .head = head };
+    gboolean have_val = val && val->n_ex > 0;
+    if (have_val) {
+      SpPredictions *p = sp_predictions_new (val);
+      int max_len = head == SPM_HEAD_CAPTIONER ? (int) sp_config_int (c, "head", "max-length") : 0;
+      sp_dataset_predict (val, m, 1, max_len, p);
+      sp_dataset_score (val, p, mcfg.C, &sc);
+      sp_predictions_free (p, val);
+    }
+    double secs = (g_get_monotonic_time () - e0) / 1e6;
+    sp_train_log_add (log, run.epoch + 1, spm_trainer_step (t), loss, have_val ? &sc : NULL,
+                      secs);
+    double score = sp_score_main (&sc);
+    sp_score_clear (&sc);
+    gboolean ok = TRUE;
+    if (!have_val || score > best) {
+      best = have_val ? score : best;
+      ok = spm_model_save (m, ckpt, &e);
+    }
+    ok = ok && save_last (m, t, &o, best, &e) && sp_train_log_write (log, &e);
+    if (!ok) {
+      status = fail (e);
+      break;
+    }
+  }
+  if (run.progress)
+    sp_progress_free (run.progress);
+  if (status == 0 && bad)
+    status = 2;
+  return status;
+}
