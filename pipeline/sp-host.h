@@ -25,11 +25,35 @@ typedef enum {
 typedef struct SpRegistry SpRegistry;
 /* Scans, in order: extra_dirs (NULL-terminated, may be NULL), $SEQPIPE_PLUGIN_PATH
  * (':'-separated), the build tree's plugins (when running from the build tree), the
- * installed plugin dir.  The first stage of a name wins; later ones are refusals. */
+ * installed plugin dir.  The first stage of a name and kind wins; a file with a later
+ * one is refused (a name may be used once per kind: decoder npy and sink npy). */
 SpRegistry *sp_registry_new (const char *const *extra_dirs);
 void sp_registry_free (SpRegistry *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpRegistry, sp_registry_free)
 const SpStageClass *sp_registry_find (SpRegistry *r, const char *name, SpStageKind kind);
+/* Scans only dirs (each and its immediate subdirectories): an isolated plugin path. */
+SpRegistry *sp_registry_new_isolated (const char *const *dirs);
+typedef struct {
+  const SpStageClass *klass;
+  const SpPluginDescriptor *plugin;
+  const char *file;                 /* the .so it came from */
+} SpRegistryStage;
+typedef struct {
+  const char *file;
+  const char *reason;               /* e.g. "not a plugin (...)", "ABI 2.0 ..." */
+} SpRegistryRefusal;
+/* every stage loaded, in scan order; every file refused (both owned by r) */
+const SpRegistryStage *sp_registry_stages (SpRegistry *r, int *n);
+const SpRegistryRefusal *sp_registry_refusals (SpRegistry *r, int *n);
+/* the first stage of that name, of any kind, or NULL */
+const SpRegistryStage *sp_registry_lookup (SpRegistry *r, const char *name);
+/* "decoder", "extractor", "head", "sink" (or "unknown") */
+const char *sp_stage_kind_name (SpStageKind kind);
+
+/* The CLI's error conventions: `seqpipe: MESSAGE` on stderr (messages start with
+ * their WHERE), and the exit status DESIGN §3 gives the error (1, 2 or 3). */
+void sp_error_print (const GError *error);
+int sp_error_exit_status (const GError *error);
 
 /* ---- config ----------------------------------------------------------------- */
 typedef struct SpConfig SpConfig;
@@ -56,6 +80,23 @@ char *sp_config_path (SpConfig *c, const char *group, const char *key);
 char *sp_config_feature_settings (SpConfig *c, const char *which);
 /* the head's name from [head] plugin, or NULL */
 const char *sp_config_head (SpConfig *c);
+/* the config file as given, and its directory */
+const char *sp_config_file (SpConfig *c);
+const char *sp_config_dir (SpConfig *c);
+/* a list key ([pipeline] inputs): the items as written (';'-separated), or NULL if
+ * unset; sp_config_path_list resolves each item like sp_config_path (globs stay
+ * globs).  Newly allocated. */
+char **sp_config_strv (SpConfig *c, const char *group, const char *key);
+char **sp_config_path_list (SpConfig *c, const char *group, const char *key);
+/* the groups of the sinks, "sink:NAME", in file order (then --set order).  Newly
+ * allocated.  `plugin` of a sink defaults to its NAME. */
+char **sp_config_sink_groups (SpConfig *c);
+/* the extractor's name ([extractor] plugin, default "basic") and the decoder's
+ * ([decoder] plugin, NULL when chosen by extension) */
+const char *sp_config_extractor (SpConfig *c);
+const char *sp_config_decoder (SpConfig *c);
+/* whether the config file or --set gave a value for group/key */
+gboolean sp_config_has (SpConfig *c, const char *group, const char *key);
 
 /* ---- stage instances ----------------------------------------------------------
  * One instance per input (DESIGN §10).  sp_stage_new allocates the private state
@@ -75,12 +116,23 @@ typedef struct {
   SpEmitFunc emit;                  /* heads: where records go */
   void *emit_data;
   char *checkpoint;                 /* [model] checkpoint, resolved */
+  /* sinks: sp_stage_output_path_aux() dispatches here (the run engine's sinks and the
+   * harness each provide theirs); NULL = the stage has no second output */
+  const char *(*aux_path) (SpStage *st, const char *suffix, GError **error);
+  void *aux_data;
+  int output_dim;                   /* sp_stage_set_feature_dim() (0 = not called) */
+  char *head_name;                  /* sp_stage_head_name(); from [head] plugin */
+  char *settings[2];                /* sp_stage_feature_settings: decoder, extractor */
+  void *user_data;                  /* free for the code that drives the stage */
 } SpStageHost;
 
 SpStage *sp_stage_new (SpConfig *c, const SpStageClass *klass, const char *group,
                        const SpInputInfo *input, const SpDecoderParams *dec, GError **error);
 gboolean sp_stage_init (SpStage *st, GError **error);
 void sp_stage_free (SpStage *st);
+/* what the stage said with sp_stage_set_feature_dim() (0 = nothing) */
+int sp_stage_output_dim (SpStage *st);
+int64_t sp_stage_expected_frames (SpStage *st);   /* -1 unknown */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpStage, sp_stage_free)
 static inline SpStageHost *sp_stage_host (SpStage *st) { return (SpStageHost *) st->host; }
 
@@ -102,6 +154,23 @@ typedef struct {
 SpManifest *sp_manifest_read (const char *path, GError **error);
 void sp_manifest_free (SpManifest *m);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpManifest, sp_manifest_free)
+
+/* ---- CSV (RFC 4180: quotes, doubled quotes, CRLF, embedded newlines, a BOM) ----- */
+typedef struct {
+  char **fields;                    /* NULL-terminated */
+  int n;
+  int line;                         /* 1-based line where the record starts */
+} SpCsvRow;
+typedef struct {
+  SpCsvRow *rows;
+  int n_rows;
+} SpCsv;
+/* Every record of the file (blank lines skipped).  Errors name WHAT (a file name) and
+ * the line. */
+SpCsv *sp_csv_parse (const char *text, gsize len, const char *what, GError **error);
+SpCsv *sp_csv_read (const char *path, GError **error);
+void sp_csv_free (SpCsv *csv);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpCsv, sp_csv_free)
 
 /* ---- one input through decoder and extractor ---------------------------------- */
 typedef struct {
@@ -127,7 +196,8 @@ void sp_progress_free (SpProgress *p);  /* clears the line */
 gboolean sp_interrupted (void);
 
 /* ---- a harness: one stage of one plugin directory, driven by hand (tests) --------
- * sp_harness_new loads only plugin_dir (an isolated plugin path), finds the stage,
+ * sp_harness_new loads only plugin_dir and its immediate subdirectories (an isolated
+ * plugin path), finds the stage (stage_name, or "kind:name", e.g. "sink:npy"),
  * allocates its private state and applies its key table with the "key=value" pairs
  * given (others take their defaults; bad values are errors as in a config).  Set
  * what the stage needs, then init.  Frames come from a pool the harness owns
@@ -144,6 +214,11 @@ void sp_harness_set_feature_dim (SpHarness *h, int dim);
 void sp_harness_set_labels (SpHarness *h, const char *const *labels, int n);
 void sp_harness_set_output (SpHarness *h, const char *path, gboolean combined);
 void sp_harness_set_checkpoint (SpHarness *h, const char *path);
+/* what sp_stage_head_name() answers (default NULL) */
+void sp_harness_set_head (SpHarness *h, const char *head);
+/* what sp_stage_feature_settings() answers (default: {"fps","height","width"} of dec
+ * for "decoder", {} for "extractor") */
+void sp_harness_set_feature_settings (SpHarness *h, const char *which, const char *json);
 gboolean sp_harness_init (SpHarness *h, GError **error);
 /* a frame from the harness pool, sized for the stage (valid until the next call) */
 SpFrame *sp_harness_frame (SpHarness *h);

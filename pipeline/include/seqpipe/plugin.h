@@ -157,7 +157,8 @@ typedef enum {
 
 typedef struct {
   /* identity */
-  const char *name;               /* unique across all plugins: [a-z0-9-]+ */
+  const char *name;               /* [a-z0-9-]+, unique among the stages of its kind
+                                   * (the decoder `npy` and the sink `npy` are two) */
   SpStageKind kind;
   const char *description;        /* one line */
   const SpKey *keys;              /* may be NULL */

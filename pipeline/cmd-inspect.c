@@ -1,0 +1,142 @@
+/* cmd-inspect.c — `seqpipe inspect NAME`: a stage's description and its key table
+ * (name, type, default, range or choices, help), or the keys of a host config group
+ * (pipeline, decoder, extractor, model, head, train, sink). */
+#include "sp-cmds.h"
+#include "sp-keys.h"
+
+#include <stdio.h>
+
+static void
+print_row (const char *name, const char *type, const char *def, const char *range,
+           const char *help)
+{
+  printf ("  %-14s %-7s %-15s %-16s %s\n", name, type, def, range, help ? help : "");
+}
+
+static void
+print_header (void)
+{
+  print_row ("KEY", "TYPE", "DEFAULT", "RANGE", "HELP");
+}
+
+static void
+print_keys (const SpKey *keys)
+{
+  print_header ();
+  for (const SpKey *k = keys; k && k->name; k++) {
+    g_autofree char *range = sp_key_range_text (k);
+    print_row (k->name, sp_key_type_name (k->type), k->def ? k->def : "-", range, k->help);
+  }
+}
+
+static const char *
+group_of (SpStageKind kind)
+{
+  switch (kind) {
+  case SP_STAGE_DECODER: return "decoder";
+  case SP_STAGE_EXTRACTOR: return "extractor";
+  case SP_STAGE_HEAD: return "head";
+  case SP_STAGE_SINK: return "sink:NAME";
+  }
+  return "?";
+}
+
+static void
+print_stage (const SpRegistryStage *s)
+{
+  const SpStageClass *k = s->klass;
+  printf ("%s: %s (%s %s, %s)\n", k->name, sp_stage_kind_name (k->kind), s->plugin->name,
+          s->plugin->version, s->file);
+  if (k->description)
+    printf ("  %s\n", k->description);
+  if (k->kind == SP_STAGE_DECODER && k->extensions) {
+    g_autofree char *ext = g_strjoinv (" ", (char **) k->extensions);
+    printf ("  extensions: %s\n", ext);
+  }
+  if (k->kind == SP_STAGE_SINK) {
+    static const char *const heads[] = { "labeler", "classifier", "captioner", "no head" };
+    GString *for_heads = g_string_new (NULL);
+    for (int i = 0; i < 4; i++)
+      if (!k->heads_mask || (k->heads_mask & (1u << i)))
+        g_string_append_printf (for_heads, "%s%s", for_heads->len ? ", " : "", heads[i]);
+    printf ("  serves: %s; one file for several inputs: %s\n", for_heads->str,
+            k->can_combine ? "yes" : "no");
+    g_string_free (for_heads, TRUE);
+  }
+  printf ("\nkeys in [%s]", group_of (k->kind));
+  printf (" (with the host's: `seqpipe inspect %s`):\n",
+          k->kind == SP_STAGE_SINK ? "sink" : group_of (k->kind));
+  if (k->keys && k->keys->name)
+    print_keys (k->keys);
+  else
+    printf ("  (none)\n");
+}
+
+static void
+print_group (const SpHostGroup *g)
+{
+  printf ("[%s]: %s\n\n", g->kind == SP_GROUP_SINK ? "sink:NAME" : g->name, g->help);
+  print_header ();
+  for (const SpHostKey *hk = g->keys; hk->key.name; hk++) {
+    g_autofree char *range = sp_host_key_range_text (hk);
+    const char *type = (hk->flags & SP_HKEY_LIST) ? "list"
+                     : (hk->flags & SP_HKEY_PATH) ? "path" : sp_key_type_name (hk->key.type);
+    const char *def = hk->key.def ? hk->key.def : (hk->flags & SP_HKEY_REQUIRED) ? "(required)"
+                                                                                 : "-";
+    print_row (hk->key.name, type, def, range, hk->key.help);
+  }
+}
+
+int
+sp_cmd_inspect (int argc, char **argv)
+{
+  g_auto (GStrv) dirs = NULL;
+  GOptionEntry entries[] = {
+    { "plugin-path", 'p', 0, G_OPTION_ARG_FILENAME_ARRAY, &dirs,
+      "also search DIR first (repeatable)", "DIR" },
+    G_OPTION_ENTRY_NULL
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("NAME - describe a stage or a config "
+                                                         "group and its keys");
+  g_option_context_set_summary (ctx, "NAME is a stage (see `seqpipe plugins`) or a group: "
+                                "pipeline, decoder, extractor, model, head, train, sink.");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
+    fprintf (stderr, "seqpipe: inspect: %s\n", error->message);
+    return 1;
+  }
+  if (argc != 2) {
+    fprintf (stderr, "seqpipe: inspect: expected one NAME (see `seqpipe inspect --help`)\n");
+    return 1;
+  }
+  const char *name = argv[1];
+  g_autoptr (SpRegistry) reg = sp_registry_new ((const char *const *) dirs);
+  int n = 0, found = 0;
+  const SpRegistryStage *stages = sp_registry_stages (reg, &n);
+  for (int i = 0; i < n; i++)
+    if (g_str_equal (stages[i].klass->name, name)) {
+      if (found++)
+        printf ("\n");
+      print_stage (&stages[i]);   /* a name may be a decoder and a sink (npy) */
+    }
+  if (found)
+    return 0;
+  const SpHostGroup *g = g_str_equal (name, "sink") ? sp_host_group_by_kind (SP_GROUP_SINK)
+                                                    : sp_host_group_for (name);
+  if (g) {
+    print_group (g);
+    return 0;
+  }
+
+  g_autoptr (GPtrArray) names = g_ptr_array_new ();
+  for (int i = 0; i < n; i++)
+    g_ptr_array_add (names, (char *) stages[i].klass->name);
+  for (const SpHostGroup *hg = sp_host_groups; hg->name; hg++)
+    g_ptr_array_add (names, (char *) hg->name);
+  g_ptr_array_add (names, NULL);
+  g_autofree char *hint = sp_suggest_text (name, (const char *const *) names->pdata);
+  fprintf (stderr, "seqpipe: %s: no stage or config group of that name%s "
+           "(see `seqpipe plugins`)\n", name, hint);
+  return 1;
+}
