@@ -307,8 +307,8 @@ spm_safetensors_parse (const guint8 *data, gsize len, const char *what, GError *
       st_fail (error, what, "tensor \"%s\" is too large for this machine", e->name);
       return NULL;
     }
-    t->data = e->numel > 0 ? g_try_new (float, (gsize) e->numel) : NULL;
-    if (e->numel > 0 && t->data == NULL) {
+    t->data = g_try_new (float, (gsize) MAX (e->numel, 1));   /* never NULL, even when empty */
+    if (t->data == NULL) {
       st_fail (error, what, "tensor \"%s\": out of memory for %" G_GUINT64_FORMAT " floats",
                e->name, e->numel);
       return NULL;

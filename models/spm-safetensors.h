@@ -4,9 +4,13 @@
  *   {"__metadata__": {"k": "v", ...}, "name": {"dtype": "F32", "shape": [..],
  *    "data_offsets": [begin, end]}, ...}
  * then the raw little-endian data; offsets are relative to the end of the header.
- * The reader validates everything (JSON syntax, dtype, shape x 4 == end - begin,
- * offsets inside the file, no overlap, the data region fully covered) and rejects
- * anything else with SPM_ERROR_FORMAT naming the file and the fault.
+ * The reader validates everything (JSON syntax, dtype F32, F64, F16 or BF16,
+ * shape x dtype size == end - begin without overflow, offsets inside the file, no
+ * overlap, the data region fully covered, metadata values strings; header keys in
+ * any order) and rejects anything else with SPM_ERROR_FORMAT naming the file and
+ * the fault; a file that cannot be opened or mapped is SPM_ERROR_IO.
+ * Tensors come back in data order; each `data` is a g_malloc'd float copy (never
+ * NULL, even for 0 elements) freed by spm_safetensors_free; `metadata` is never NULL.
  */
 #ifndef SPM_SAFETENSORS_H
 #define SPM_SAFETENSORS_H
@@ -49,7 +53,11 @@ typedef struct {
 } SpmStWrite;
 
 /* Writes atomically: PATH.tmp-XXXXXX, fsync, rename.  meta: "k", "v", ..., NULL
- * (may be NULL).  Tensors are written in the order given, 8-byte aligned header. */
+ * (may be NULL).  Tensors are written in the order given, 8-byte aligned header,
+ * __metadata__ first.  Bad input (repeated or reserved name, negative shape, no
+ * data, metadata without value or not UTF-8) is SPM_ERROR_FAILED and writes
+ * nothing; an I/O failure is SPM_ERROR_IO and leaves PATH as it was, with no
+ * temporary file behind. */
 gboolean spm_safetensors_write (const char *path, const SpmStWrite *tensors, int n,
                                 const char *const *meta, GError **error);
 

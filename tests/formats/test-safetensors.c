@@ -113,6 +113,7 @@ test_roundtrip (void)
       numel *= in->shape[k];
     }
     g_assert_cmpint (t->numel, ==, numel);
+    g_assert_nonnull (t->data);
     if (numel > 0)
       g_assert_cmpint (memcmp (t->data, in->data, (size_t) numel * 4), ==, 0);
   }
