@@ -37,6 +37,7 @@ typedef struct {
 } AuxFile;
 
 typedef struct {
+  SpSinkSet *set;
   SinkDef *def;
   SpStage *stage;
   char *tmp;                /* st->output_path */
@@ -348,6 +349,7 @@ sp_sinks_open (SpSinkSet *s, int input, const SpDecoderParams *dec,
       g_autofree char *final = full_path (s, d->per_input ? d->rel[input] : d->run_rel);
       SpStage *st;
 
+      in->set = s;
       in->def = d;
       in->aux = g_ptr_array_new_with_free_func (aux_file_free);
       in->tmp = make_temp (final, d->combined ? ".part" : NULL, error);
@@ -414,6 +416,7 @@ sp_sinks_aux_path (SpStage *st, const char *suffix, GError **error)
   return a->tmp;
 }
 
+/* "[sink:NAME] MESSAGE", the temporary file named by the file it becomes */
 static gboolean
 sink_error (SinkInst *in, GError **error, GError *local)
 {
@@ -422,6 +425,15 @@ sink_error (SinkInst *in, GError **error, GError *local)
       g_set_error (error, SP_ERROR, SP_ERROR_INPUT, "[%s] the %s sink failed",
                    in->def->group, in->def->klass->name);
       return FALSE;
+    }
+  if (in->tmp != NULL && strstr (local->message, in->tmp) != NULL)
+    {
+      g_autofree char *final = in->final ? g_strdup (in->final)
+                               : full_path (in->set, in->def->run_rel);
+      g_auto (GStrv) parts = g_strsplit (local->message, in->tmp, -1);
+
+      g_free (local->message);
+      local->message = g_strjoinv (final, parts);
     }
   g_propagate_prefixed_error (error, local, "[%s] ", in->def->group);
   return FALSE;
