@@ -12,7 +12,8 @@
 #                       background, two captions each ("a red square on the left");
 #                       train.csv, val.csv, test.csv (path,caption)
 #
-# SMALL=1 makes a smaller set (for tests).  Deterministic for a given ffmpeg build.
+# SMALL=1 makes a smaller set (for tests); PARTS="labeler classifier captioner" chooses
+# what to make (default all).  Deterministic for a given ffmpeg build.
 set -eu
 
 if [ $# -ne 1 ]; then
@@ -21,6 +22,7 @@ if [ $# -ne 1 ]; then
 fi
 OUT=$1
 SMALL=${SMALL:-0}
+PARTS=${PARTS:-labeler classifier captioner}
 SIZE=160x120
 FPS=25
 FF="ffmpeg -hide_banner -nostdin -loglevel error -y"
@@ -68,7 +70,7 @@ labeler_video() {
 make_labeler() {
   mkdir -p "$OUT/labeler"
   local n_train=8 n_val=2 nseg=10
-  [ "$SMALL" = 1 ] && n_train=4 n_val=1 nseg=6
+  [ "$SMALL" = 1 ] && n_train=3 n_val=1 nseg=5
   printf '%s\n' "${CLASSES[@]}" > "$OUT/labeler/labels.txt"
   echo "path,labels" > "$OUT/labeler/train.csv"
   echo "path,labels" > "$OUT/labeler/val.csv"
@@ -90,7 +92,7 @@ make_labeler() {
 make_classifier() {
   mkdir -p "$OUT/classifier"
   local per=(8 2 3) sets=(train val test)
-  [ "$SMALL" = 1 ] && per=(4 2 2)
+  [ "$SMALL" = 1 ] && per=(3 1 2)
   for s in 0 1 2; do
     echo "path,label" > "$OUT/classifier/${sets[$s]}.csv"
   done
@@ -128,7 +130,7 @@ caption_image() {
 make_captioner() {
   mkdir -p "$OUT/captioner"
   local per=(160 24 40) sets=(train val test)
-  [ "$SMALL" = 1 ] && per=(64 12 16)
+  [ "$SMALL" = 1 ] && per=(48 8 12)
   for s in 0 1 2; do
     local csv="$OUT/captioner/${sets[$s]}.csv"
     echo "path,caption" > "$csv"
@@ -142,7 +144,10 @@ make_captioner() {
 }
 
 mkdir -p "$OUT"
-make_labeler
-make_classifier
-make_captioner
+for part in $PARTS; do
+  case $part in
+    labeler | classifier | captioner) "make_$part" ;;
+    *) echo "$0: unknown part $part" >&2; exit 1 ;;
+  esac
+done
 echo "demo data in $OUT"
