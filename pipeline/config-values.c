@@ -264,6 +264,10 @@ value_json (const SpKey *k, const SpKeyValue *v)
   case SP_KEY_INT: g_string_append_printf (out, "%" G_GINT64_FORMAT, v->i); break;
   case SP_KEY_DOUBLE: {
     char buf[G_ASCII_DTOSTR_BUF_SIZE];
+    if (v->d == floor (v->d) && fabs (v->d) < 1e15) {
+      g_string_append_printf (out, "%" G_GINT64_FORMAT, (gint64) v->d);
+      break;
+    }
     for (int prec = 1; prec <= 17; prec++) {
       char fmt[8];
       g_snprintf (fmt, sizeof fmt, "%%.%dg", prec);
