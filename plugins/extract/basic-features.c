@@ -25,8 +25,6 @@ void
 sp_basic_scratch_clear (SpBasicScratch *s)
 {
   g_free (s->y);
-  g_free (s->cb);
-  g_free (s->cr);
   g_free (s->diff);
   g_free (s->mag);
   g_free (s->prev_y);
@@ -45,18 +43,16 @@ sp_basic_scratch_resize (SpBasicScratch *s, const SpBasicLayout *l, int w, int h
   s->w = w;
   s->h = h;
   s->y = g_new (float, n);
-  s->cb = g_new (float, n);
-  s->cr = g_new (float, n);
   s->diff = g_new (float, n);
   s->mag = g_new (float, n);
   s->prev_y = g_new (float, n);
   s->have_prev = FALSE;
   /* boundary k (1..bins-1) of the orientation histogram is the direction k*pi/bins */
-  s->orient_cos = g_new (double, l->orient_bins);
-  s->orient_sin = g_new (double, l->orient_bins);
+  s->orient_cos = g_new (float, l->orient_bins);
+  s->orient_sin = g_new (float, l->orient_bins);
   for (int k = 0; k < l->orient_bins; k++) {
-    s->orient_cos[k] = cos (k * G_PI / l->orient_bins);
-    s->orient_sin[k] = sin (k * G_PI / l->orient_bins);
+    s->orient_cos[k] = (float) cos (k * G_PI / l->orient_bins);
+    s->orient_sin[k] = (float) sin (k * G_PI / l->orient_bins);
   }
 }
 
@@ -92,11 +88,50 @@ clamp01 (float v)
   return v < 0.f ? 0.f : v > 1.f ? 1.f : v;
 }
 
-/* Colour planes and histograms.  For r, g, b in 0..255:
- *   Y  = (0.299 r + 0.587 g + 0.114 b) / 255
- *   Cb = (-0.168736 r - 0.331264 g + 0.5 b) / 255 + 0.5
- *   Cr = (0.5 r - 0.418688 g - 0.081312 b) / 255 + 0.5
- *   S  = (max - min) / max (0 when max = 0);  hue u in [0, 1) as in HSV.
+/* thumbnail: the mean colour of each thumb x thumb cell, summed as integers, then
+ * taken to Y, Cb, Cr (the transform is linear, so the mean of the converted pixels
+ * is the converted mean):
+ *   Y  = (0.299 R + 0.587 G + 0.114 B) / 255
+ *   Cb = (-0.168736 R - 0.331264 G + 0.5 B) / 255 + 0.5
+ *   Cr = (0.5 R - 0.418688 G - 0.081312 B) / 255 + 0.5
+ * with R, G, B the cell's mean r, g, b in 0..255; each clamped to [0, 1]. */
+static void
+thumb_block (const SpBasicLayout *l, const SpBasicScratch *s, const uint8_t *rgb,
+             const SpBasicOffsets *o, float *out)
+{
+  int t = l->thumb, w = s->w;
+  for (int i = 0; i < t; i++)
+    for (int j = 0; j < t; j++) {
+      int y0, y1, x0, x1;
+      cell_range (i, t, s->h, &y0, &y1);
+      cell_range (j, t, w, &x0, &x1);
+      guint64 sum[3] = { 0, 0, 0 };
+      for (int y = y0; y < y1; y++) {
+        const uint8_t *p = rgb + ((size_t) y * w + x0) * 3;
+        guint32 row[3] = { 0, 0, 0 };
+        for (int x = x0; x < x1; x++, p += 3) {
+          row[0] += p[0];
+          row[1] += p[1];
+          row[2] += p[2];
+        }
+        for (int c = 0; c < 3; c++)
+          sum[c] += row[c];
+      }
+      double count = (double) (y1 - y0) * (x1 - x0);
+      double R = sum[0] / count, G = sum[1] / count, B = sum[2] / count;
+      double ycc[3] = {
+        (0.299 * R + 0.587 * G + 0.114 * B) / 255.0,
+        (-0.168736 * R - 0.331264 * G + 0.5 * B) / 255.0 + 0.5,
+        (0.5 * R - 0.418688 * G - 0.081312 * B) / 255.0 + 0.5,
+      };
+      for (int c = 0; c < 3; c++)
+        out[o->thumb + (c * t + i) * t + j] = clamp01 ((float) ycc[c]);
+    }
+}
+
+/* Luma plane and colour histograms.  For r, g, b in 0..255 of each pixel:
+ *   Y  = (0.299 r + 0.587 g + 0.114 b) / 255 (the plane edges and motion use)
+ *   S  = (max - min) / max (0 when max = 0);  hue u in [0, 1) as in HSV
  * hue[k] += S * max(0, 1 - d(u*bins, k)), d = circular distance; then / sum S.
  * luma[floor(Y*bins)] and sat[floor(S*bins)] count pixels; then / w*h. */
 static void
@@ -104,20 +139,23 @@ colour_block (const SpBasicLayout *l, SpBasicScratch *s, const uint8_t *rgb,
               const SpBasicOffsets *o, float *out)
 {
   size_t n = (size_t) s->w * s->h;
-  double hue[64] = { 0 }, luma[64] = { 0 }, sat[64] = { 0 }, hue_total = 0;
+  const int hb = l->hue_bins, lb = l->luma_bins, sb = l->sat_bins;
+  double hue[64] = { 0 }, hue_total = 0;
+  guint64 luma[64] = { 0 }, sat[64] = { 0 };
 
   for (size_t i = 0; i < n; i++) {
     int r = rgb[3 * i], g = rgb[3 * i + 1], b = rgb[3 * i + 2];
-    s->y[i] = clamp01 ((0.299f * r + 0.587f * g + 0.114f * b) / 255.f);
-    s->cb[i] = clamp01 ((-0.168736f * r - 0.331264f * g + 0.5f * b) / 255.f + 0.5f);
-    s->cr[i] = clamp01 ((0.5f * r - 0.418688f * g - 0.081312f * b) / 255.f + 0.5f);
+    float y = clamp01 ((0.299f * r + 0.587f * g + 0.114f * b) / 255.f);
+    s->y[i] = y;
+    luma[MIN (lb - 1, (int) (y * lb))]++;
 
     int mx = MAX (r, MAX (g, b)), mn = MIN (r, MIN (g, b)), d = mx - mn;
-    float sv = mx > 0 ? (float) d / (float) mx : 0.f;
-    luma[MIN (l->luma_bins - 1, (int) (s->y[i] * l->luma_bins))] += 1;
-    sat[MIN (l->sat_bins - 1, (int) (sv * l->sat_bins))] += 1;
-    if (d == 0)
+    if (d == 0) {
+      sat[0]++;
       continue;
+    }
+    float sv = (float) d / (float) mx;
+    sat[MIN (sb - 1, (int) (sv * sb))]++;
     float h6;   /* hue in sextants, [0, 6) */
     if (mx == r)
       h6 = (float) (g - b) / d;
@@ -127,30 +165,23 @@ colour_block (const SpBasicLayout *l, SpBasicScratch *s, const uint8_t *rgb,
       h6 = 4.f + (float) (r - g) / d;
     if (h6 < 0)
       h6 += 6.f;
-    float p = h6 / 6.f * l->hue_bins;
-    int k0 = (int) floorf (p);
-    float frac = p - k0;
-    k0 %= l->hue_bins;
+    float p = h6 * (float) hb / 6.f;   /* >= 0, so truncation is floor */
+    int k0 = (int) p;
+    float frac = p - (float) k0;
+    if (k0 >= hb)
+      k0 -= hb;
+    int k1 = k0 + 1 == hb ? 0 : k0 + 1;
     hue[k0] += (1.f - frac) * sv;
-    hue[(k0 + 1) % l->hue_bins] += frac * sv;
+    hue[k1] += frac * sv;
     hue_total += sv;
   }
 
-  for (int k = 0; k < l->hue_bins; k++)
+  for (int k = 0; k < hb; k++)
     out[o->hue + k] = hue_total > 0 ? (float) (hue[k] / hue_total) : 0.f;
-  for (int k = 0; k < l->luma_bins; k++)
-    out[o->luma + k] = (float) (luma[k] / n);
-  for (int k = 0; k < l->sat_bins; k++)
-    out[o->sat + k] = (float) (sat[k] / n);
-
-  /* thumbnail: thumb x thumb area means of each plane */
-  const float *planes[3] = { s->y, s->cb, s->cr };
-  int t = l->thumb;
-  for (int c = 0; c < 3; c++)
-    for (int i = 0; i < t; i++)
-      for (int j = 0; j < t; j++)
-        out[o->thumb + (c * t + i) * t + j] =
-          (float) cell_mean (planes[c], s->w, s->h, t, i, j);
+  for (int k = 0; k < lb; k++)
+    out[o->luma + k] = (float) ((double) luma[k] / n);
+  for (int k = 0; k < sb; k++)
+    out[o->sat + k] = (float) ((double) sat[k] / n);
 }
 
 /* Sobel on Y with edges clamped:
@@ -275,6 +306,7 @@ sp_basic_compute (const SpBasicLayout *l, SpBasicScratch *s, const uint8_t *rgb,
 {
   SpBasicOffsets o;
   sp_basic_offsets (l, &o);
+  thumb_block (l, s, rgb, &o, out);
   colour_block (l, s, rgb, &o, out);
   edge_block (l, s, &o, out);
   global_block (s, &o, out);

@@ -52,12 +52,12 @@ void sp_basic_offsets (const SpBasicLayout *l, SpBasicOffsets *o);
 /* Per-frame planes, w*h floats each, row-major. */
 typedef struct {
   int w, h;
-  float *y, *cb, *cr;   /* in [0, 1] */
+  float *y;             /* luma in [0, 1] */
   float *diff;          /* |Y - prev_y| */
   float *mag;           /* scaled Sobel magnitude in [0, 1] */
   float *prev_y;        /* luma of the previous frame, valid when have_prev */
   gboolean have_prev;
-  double *orient_cos, *orient_sin;   /* orient-bins boundary directions k*pi/bins */
+  float *orient_cos, *orient_sin;    /* orient-bins boundary directions k*pi/bins */
 } SpBasicScratch;
 
 /* (Re)allocates the planes for w x h (clearing have_prev when the size changes). */
