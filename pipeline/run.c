@@ -227,6 +227,15 @@ sp_chain_stream (SpChain *ch, SpFrameFunc fn, void *user_data, SpStreamStats *st
       g_set_error (&local, SP_ERROR, SP_ERROR_INTERRUPTED, "interrupted");
       frame_no = -1;
     }
+  if (local == NULL && stats->frames == 0)
+    {
+      /* an empty result is never what was asked for: a cut file, a window past the end */
+      if (r->broken > 0)
+        g_set_error (&local, SP_ERROR, SP_ERROR_INPUT, "no frame could be decoded (%"
+                     G_GINT64_FORMAT " broken)", r->broken);
+      else
+        g_set_error (&local, SP_ERROR, SP_ERROR_INPUT, "no frame to process");
+    }
   for (int i = 0; i < SP_RUN_POOL_FRAMES; i++)
     {
       g_free (r->slots[i].rgb);

@@ -54,8 +54,8 @@ typedef struct {
   int64_t broken;           /* SP_DECODE_BROKEN */
 } SpStreamStats;
 /* Decodes the whole input on its own thread.  FALSE + error on a decoder, extractor
- * or fn failure (naming the frame when known), or SP_ERROR_INTERRUPTED when
- * sp_interrupted() became true; stats are filled either way. */
+ * or fn failure (naming the frame when known), when no frame came out, or
+ * SP_ERROR_INTERRUPTED when sp_interrupted() became true; stats are filled either way. */
 gboolean sp_chain_stream (SpChain *ch, SpFrameFunc fn, void *user_data,
                           SpStreamStats *stats, GError **error);
 

@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -288,8 +289,50 @@ e2e_ffmpeg (E2e *t, const char *lavfi, const char *args, const char *name)
   return g_spawn_check_wait_status (status, NULL);
 }
 
+static char *media_dir;
+
+static void
+media_dir_remove (void)
+{
+  if (g_getenv ("SEQPIPE_E2E_KEEP") == NULL)
+    remove_tree (media_dir);
+}
+
+const char *
+e2e_media (const char *lavfi, const char *args, const char *name)
+{
+  static GHashTable *made;
+  char *path;
+
+  if (made == NULL)
+    {
+      made = g_hash_table_new (g_str_hash, g_str_equal);
+      media_dir = g_dir_make_tmp ("seqpipe-e2e-media-XXXXXX", NULL);
+      g_assert_nonnull (media_dir);
+      atexit (media_dir_remove);
+    }
+  path = g_hash_table_lookup (made, name);
+  if (path == NULL)
+    {
+      g_autofree char *cmd = NULL;
+      int status = 0;
+
+      path = g_build_filename (media_dir, name, NULL);
+      cmd = g_strdup_printf ("ffmpeg -nostdin -v error -y -f lavfi -i '%s' %s '%s'", lavfi,
+                             args, path);
+      if (!g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL)
+          || !g_spawn_check_wait_status (status, NULL))
+        {
+          g_free (path);
+          return NULL;
+        }
+      g_hash_table_insert (made, g_strdup (name), path);
+    }
+  return path;
+}
+
 gboolean
-e2e_have_stage (const char *name)
+e2e_have_stage (const char *name, const char *kind)
 {
   static char *listing;
   g_autofree char *pattern = NULL;
@@ -303,6 +346,6 @@ e2e_have_stage (const char *name)
                          &listing, NULL, NULL, NULL))
         listing = g_strdup ("");
     }
-  pattern = g_strdup_printf ("(^|\\s)%s(\\s|$)", name);
+  pattern = g_strdup_printf ("^%s\\s+%s\\s", name, kind);
   return g_regex_match_simple (pattern, listing, G_REGEX_MULTILINE, 0);
 }

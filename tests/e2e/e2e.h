@@ -41,7 +41,10 @@ int e2e_count_temp_files (E2e *t);
 
 /* ffmpeg -f lavfi -i SRC ... dir/NAME; FALSE when ffmpeg failed */
 gboolean e2e_ffmpeg (E2e *t, const char *lavfi, const char *args, const char *name);
-/* whether `seqpipe plugins` lists a stage of this name */
-gboolean e2e_have_stage (const char *name);
+/* a medium made once per test process (ffmpeg -f lavfi -i LAVFI ARGS NAME) in a
+ * shared scratch directory: its absolute path, or NULL when ffmpeg failed */
+const char *e2e_media (const char *lavfi, const char *args, const char *name);
+/* whether `seqpipe plugins` lists a stage of this name and kind ("decoder", ...) */
+gboolean e2e_have_stage (const char *name, const char *kind);
 
 #endif
