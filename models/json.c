@@ -243,11 +243,11 @@ parse_string (Parser *p)
       fail_at (p, open, "string is not terminated");
       return NULL;
     }
+    static const char escapes[] = "\"\\/bfnrt", meaning[] = "\"\\/\b\f\n\r\t";
     char e = p->s[p->pos + 1];
-    const char *simple = strchr ("\"\\/bfnrt", e);
-    if (e != '\0' && simple != NULL) {
-      static const char repl[] = "\"\\/\b\f\n\r\t";
-      g_string_append_c (out, repl[simple - "\"\\/bfnrt"]);
+    const char *simple = e != '\0' ? strchr (escapes, e) : NULL;
+    if (simple != NULL) {
+      g_string_append_c (out, meaning[simple - escapes]);
       p->pos += 2;
     } else if (e == 'u') {
       if (!parse_u_escape (p, out))
