@@ -1,0 +1,486 @@
+/* test-ffmpeg.c — the `ffmpeg` decoder against ffprobe's view of media made here.
+ *
+ * Every clip is made once, at start-up, with lavfi's testsrc2; each case decodes
+ * through the harness and compares the frame count, native indices and times with
+ * ffprobe, the `fps` sample choice with the documented rule recomputed from
+ * ffprobe's timestamps, and lossless clips with golden per-frame checksums. */
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#include "decoder-test.h"
+
+#define SRC "-f lavfi -i testsrc2=size=96x72:rate=25:duration=2 "
+
+static char *media_dir;
+
+typedef struct {
+  const char *name;     /* file name in media_dir; the extension picks the muxer */
+  const char *args;     /* ffmpeg arguments before the output */
+} Clip;
+
+static const Clip codec_clips[] = {
+  { "h264.mp4", SRC "-c:v libx264 -pix_fmt yuv420p -g 12 -bf 2" },
+  { "vp9.webm", SRC "-c:v libvpx-vp9 -deadline realtime -cpu-used 8 -g 12" },
+  { "mpeg4.avi", SRC "-c:v mpeg4 -q:v 5 -g 12 -bf 2" },
+  { "mjpeg.avi", SRC "-c:v mjpeg -q:v 5" },
+  { "ffv1.mkv", SRC "-c:v ffv1 -pix_fmt yuv420p" },
+  { "theora.ogv", SRC "-c:v libtheora -q:v 5 -g 12" },
+};
+
+static const Clip other_clips[] = {
+  /* odd frame size, scaled to an odd size below */
+  { "odd.avi", "-f lavfi -i testsrc2=size=640x465:rate=25:duration=0.6 -c:v mpeg4 -q:v 5" },
+  { "odd.mkv", "-f lavfi -i testsrc2=size=161x121:rate=25:duration=1 -c:v ffv1 -pix_fmt yuv420p" },
+  /* variable frame rate: 10 frames 0.1 s apart, 20 at 30 fps (stored in ms, so
+   * 1.033, 1.066, ...), a 0.367 s gap, 20 at 25 fps */
+  { "vfr.mkv", "-f lavfi -i testsrc2=size=96x72:rate=25:duration=2 -c:v libx264 -g 12 "
+               "-vf \"settb=1/1000,setpts='(if(lt(N,10),N*0.1,if(lt(N,30),1+(N-10)/30,"
+               "2+(N-30)*0.04)))/TB'\" -fps_mode vfr -r 1000" },
+  /* mjpeg whose 3 damaged frames are made below */
+  { "damaged.avi", SRC "-c:v mjpeg -q:v 5" },
+  /* resolution change: two mpeg2 transport streams, concatenated below */
+  { "part1.ts", "-f lavfi -i testsrc2=size=96x72:rate=25:duration=1 -c:v mpeg2video -q:v 4" },
+  { "part2.ts", "-f lavfi -i testsrc2=size=64x48:rate=25:duration=1 -c:v mpeg2video -q:v 4 "
+                "-output_ts_offset 1" },
+  /* the source of the clip whose first packets are not keyframes */
+  { "gop.mkv", SRC "-c:v libx264 -g 12 -bf 2" },
+  /* audio only */
+  { "audio.wav", "-f lavfi -i sine=duration=0.2 -c:a pcm_s16le" },
+};
+
+static char *
+media (const char *name)
+{
+  return g_build_filename (media_dir, name, NULL);
+}
+
+/* ---- the rule of ffmpeg-sampler.h, recomputed from ffprobe's times ---------- */
+
+static int64_t
+instant (int64_t k, double fps, const DtProbe *p)
+{
+  return llround ((double) k * p->tb_den / (fps * p->tb_num));
+}
+
+/* indices of the frames `fps` should pick */
+static GArray *
+expected_samples (const DtProbe *p, double fps)
+{
+  GArray *idx = g_array_new (FALSE, FALSE, sizeof (int64_t));
+  int64_t k = 0;
+  for (int64_t i = 0; i < p->n_frames; i++)
+    {
+      int64_t ticks = llround (p->time[i] * p->tb_den / p->tb_num);
+      if (fps > 0 && ticks < instant (k, fps, p))
+        continue;
+      g_array_append_val (idx, i);
+      while (fps > 0 && instant (k, fps, p) <= ticks)
+        k++;
+    }
+  return idx;
+}
+
+/* count, indices and times equal ffprobe's */
+static void
+assert_matches_probe (const DtRun *r, const DtProbe *p)
+{
+  g_assert_cmpint (r->frames->len, ==, p->n_frames);
+  for (guint i = 0; i < r->frames->len; i++)
+    {
+      const DtFrame *f = &g_array_index (r->frames, DtFrame, i);
+      g_assert_cmpint (f->index, ==, i);
+      g_assert_cmpfloat_with_epsilon (f->time, p->time[i], 2e-6);
+    }
+}
+
+static void
+assert_samples (const char *file, const DtProbe *p, double fps)
+{
+  DtRun r = { 0 };
+  g_autoptr (GError) error = NULL;
+  DtParams prm = DT_PARAMS (fps, 32, 24);
+  g_assert_true (dt_decode ("ffmpeg", file, &prm, &r, &error));
+  g_assert_no_error (error);
+  g_autoptr (GArray) want = expected_samples (p, fps);
+  g_assert_cmpuint (r.frames->len, ==, want->len);
+  for (guint i = 0; i < want->len; i++)
+    {
+      const DtFrame *f = &g_array_index (r.frames, DtFrame, i);
+      int64_t w = g_array_index (want, int64_t, i);
+      g_assert_cmpint (f->index, ==, w);
+      g_assert_cmpfloat_with_epsilon (f->time, p->time[w], 2e-6);
+    }
+  dt_run_clear (&r);
+}
+
+static void
+decode_ok (const char *file, const DtParams *prm, DtRun *r)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean ok = dt_decode ("ffmpeg", file, prm, r, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+}
+
+/* ---- cases ------------------------------------------------------------------ */
+
+static void
+test_codec (gconstpointer data)
+{
+  const Clip *c = data;
+  g_autofree char *file = media (c->name);
+  DtProbe p;
+  DtRun r = { 0 };
+  DtParams prm = DT_PARAMS (0, 32, 24);
+
+  dt_probe (file, &p);
+  g_assert_cmpint (p.n_frames, ==, 50);
+  decode_ok (file, &prm, &r);
+  g_assert_cmpint (r.broken, ==, 0);
+  assert_matches_probe (&r, &p);
+  assert_samples (file, &p, 7);
+  assert_samples (file, &p, 2.5);
+  dt_run_clear (&r);
+  dt_probe_clear (&p);
+}
+
+static void
+test_sampling_every_fifth (void)
+{
+  g_autofree char *file = media ("h264.mp4");
+  DtRun r = { 0 };
+  DtParams prm = DT_PARAMS (5, 16, 16);
+  decode_ok (file, &prm, &r);
+  g_assert_cmpuint (r.frames->len, ==, 10);
+  for (guint i = 0; i < r.frames->len; i++)
+    {
+      const DtFrame *f = &g_array_index (r.frames, DtFrame, i);
+      g_assert_cmpint (f->index, ==, 5 * i);
+      g_assert_cmpfloat_with_epsilon (f->time, 0.2 * i, 1e-9);
+    }
+  dt_run_clear (&r);
+
+  /* faster than the video: every frame once, none repeated */
+  prm.fps = 60;
+  decode_ok (file, &prm, &r);
+  g_assert_cmpuint (r.frames->len, ==, 50);
+  dt_run_clear (&r);
+}
+
+static void
+test_odd_size (void)
+{
+  g_autofree char *file = media ("odd.avi");
+  DtProbe p;
+  DtRun r = { 0 };
+  DtParams prm = DT_PARAMS (0, 33, 25);
+
+  dt_probe (file, &p);
+  decode_ok (file, &prm, &r);
+  assert_matches_probe (&r, &p);
+  /* not scaled at all: the native odd size comes through */
+  dt_run_clear (&r);
+  prm.width = 640;
+  prm.height = 465;
+  decode_ok (file, &prm, &r);
+  assert_matches_probe (&r, &p);
+  dt_run_clear (&r);
+  dt_probe_clear (&p);
+}
+
+static void
+test_vfr (void)
+{
+  g_autofree char *file = media ("vfr.mkv");
+  DtProbe p;
+  DtRun r = { 0 };
+  DtParams prm = DT_PARAMS (0, 32, 24);
+
+  dt_probe (file, &p);
+  g_assert_cmpint (p.n_frames, ==, 50);
+  /* really variable: gaps of 0.1 s, 1/30 s and 0.367 s */
+  g_assert_cmpfloat_with_epsilon (p.time[1] - p.time[0], 0.1, 1e-9);
+  g_assert_cmpfloat_with_epsilon (p.time[11] - p.time[10], 0.033, 1e-9);
+  g_assert_cmpfloat_with_epsilon (p.time[30] - p.time[29], 0.367, 1e-9);
+  decode_ok (file, &prm, &r);
+  assert_matches_probe (&r, &p);
+  for (double fps = 1; fps <= 30; fps += 3.5)
+    assert_samples (file, &p, fps);
+  dt_run_clear (&r);
+  dt_probe_clear (&p);
+}
+
+static void
+test_no_duration (void)
+{
+  g_autofree char *file = media ("piped.mkv");
+  DtProbe p;
+  DtRun r = { 0 };
+  DtParams prm = DT_PARAMS (0, 32, 24);
+
+  dt_probe (file, &p);
+  g_assert_false (p.has_duration);
+  decode_ok (file, &prm, &r);
+  assert_matches_probe (&r, &p);
+  dt_run_clear (&r);
+  prm.fps = 10;
+  decode_ok (file, &prm, &r);
+  g_assert_cmpuint (r.frames->len, ==, 20);
+  dt_run_clear (&r);
+  dt_probe_clear (&p);
+}
+
+static void
+test_no_keyframe_start (void)
+{
+  g_autofree char *file = media ("nokey.mkv");
+  DtProbe p;
+  DtRun r = { 0 };
+  DtParams prm = DT_PARAMS (0, 32, 24);
+
+  dt_probe (file, &p);
+  g_assert_cmpint (p.n_frames, >, 0);
+  g_assert_cmpint (p.n_frames, <, 50);
+  decode_ok (file, &prm, &r);
+  assert_matches_probe (&r, &p);
+  dt_run_clear (&r);
+  dt_probe_clear (&p);
+}
+
+static void
+test_damaged (void)
+{
+  g_autofree char *file = media ("damaged.avi");
+  DtProbe p;
+  DtRun r = { 0 };
+  DtParams prm = DT_PARAMS (0, 32, 24);
+
+  dt_probe (file, &p);
+  decode_ok (file, &prm, &r);
+  g_assert_cmpint (r.broken, ==, 3);
+  g_assert_cmpint (p.n_frames, ==, 47);
+  assert_matches_probe (&r, &p);
+  dt_run_clear (&r);
+}
+
+static void
+test_size_change (void)
+{
+  g_autofree char *file = media ("change.ts");
+  DtProbe p;
+  DtRun r = { 0 };
+  DtParams prm = DT_PARAMS (0, 32, 24);
+
+  dt_probe (file, &p);
+  /* the last frame of the first part may be lost at the seam */
+  g_assert_cmpint (p.n_frames, >=, 48);
+  decode_ok (file, &prm, &r);
+  g_assert_cmpint (r.broken, ==, 0);
+  assert_matches_probe (&r, &p);
+  dt_run_clear (&r);
+  dt_probe_clear (&p);
+}
+
+static void
+test_window (void)
+{
+  g_autofree char *file = media ("h264.mp4");
+  DtRun all = { 0 }, win = { 0 };
+  DtParams prm = DT_PARAMS (7, 32, 24);
+
+  decode_ok (file, &prm, &all);
+  prm.start = 0.5;
+  prm.end = 1.3;
+  decode_ok (file, &prm, &win);
+  /* the window is the full run's frames with time in [0.5, 1.3): same grid */
+  guint j = 0;
+  for (guint i = 0; i < all.frames->len; i++)
+    {
+      const DtFrame *a = &g_array_index (all.frames, DtFrame, i);
+      if (a->time < 0.5 || a->time >= 1.3)
+        continue;
+      g_assert_cmpuint (j, <, win.frames->len);
+      const DtFrame *w = &g_array_index (win.frames, DtFrame, j++);
+      g_assert_cmpint (w->index, ==, a->index);
+      g_assert_cmpfloat (w->time, ==, a->time);
+      g_assert_cmpstr (w->md5, ==, a->md5);
+    }
+  g_assert_cmpuint (j, ==, win.frames->len);
+  g_assert_cmpuint (j, >, 3);
+  dt_run_clear (&win);
+
+  /* every frame of [1.0, 1.2): indices 25 to 29 */
+  prm.fps = 0;
+  prm.start = 1.0;
+  prm.end = 1.2;
+  decode_ok (file, &prm, &win);
+  g_assert_cmpuint (win.frames->len, ==, 5);
+  g_assert_cmpint (g_array_index (win.frames, DtFrame, 0).index, ==, 25);
+  dt_run_clear (&win);
+  dt_run_clear (&all);
+}
+
+static void
+test_threads (void)
+{
+  g_autofree char *file = media ("h264.mp4");
+  DtRun one = { 0 }, two = { 0 }, any = { 0 };
+  DtParams prm = DT_PARAMS (0, 48, 36);
+
+  prm.threads = 1;
+  decode_ok (file, &prm, &one);
+  prm.threads = 2;
+  decode_ok (file, &prm, &two);
+  prm.threads = 0;
+  decode_ok (file, &prm, &any);
+  g_assert_cmpuint (one.frames->len, ==, 50);
+  g_assert_cmpuint (two.frames->len, ==, 50);
+  g_assert_cmpuint (any.frames->len, ==, 50);
+  for (guint i = 0; i < 50; i++)
+    {
+      g_assert_cmpstr (g_array_index (one.frames, DtFrame, i).md5, ==,
+                       g_array_index (two.frames, DtFrame, i).md5);
+      g_assert_cmpstr (g_array_index (one.frames, DtFrame, i).md5, ==,
+                       g_array_index (any.frames, DtFrame, i).md5);
+    }
+  dt_run_clear (&one);
+  dt_run_clear (&two);
+  dt_run_clear (&any);
+}
+
+static void
+test_golden (gconstpointer data)
+{
+  const char *const *g = data;   /* golden name, clip, width, height */
+  g_autofree char *file = media (g[1]);
+  DtRun r = { 0 };
+  DtParams prm = DT_PARAMS (0, atoi (g[2]), atoi (g[3]));
+  decode_ok (file, &prm, &r);
+  dt_check_golden (g[0], &r);
+  dt_run_clear (&r);
+}
+
+static void
+assert_fails (const char *file, const char *what)
+{
+  DtRun r = { 0 };
+  g_autoptr (GError) error = NULL;
+  DtParams prm = DT_PARAMS (0, 32, 24);
+  g_assert_false (dt_decode ("ffmpeg", file, &prm, &r, &error));
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  g_assert_true (g_str_has_prefix (error->message, file));
+  g_assert_nonnull (strstr (error->message, what));
+  dt_run_clear (&r);
+}
+
+static void
+test_errors (void)
+{
+  g_autofree char *missing = media ("missing.mp4");
+  g_autofree char *text = media ("text.mp4");
+  g_autofree char *audio = media ("audio.wav");
+  g_assert_true (g_file_set_contents (text, "not a video\n", -1, NULL));
+  assert_fails (missing, "cannot open");
+  assert_fails (text, "");
+  assert_fails (audio, "no video stream");
+}
+
+/* ---- media --------------------------------------------------------------------- */
+
+/* zero the first 600 bytes of the 11th, 21st and 31st JPEG (SOI FF D8 FF) */
+static void
+damage_mjpeg (const char *file)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (file, &data, &len, NULL));
+  int soi = 0;
+  for (gsize i = 0; i + 3 < len; i++)
+    {
+      if ((guchar) data[i] != 0xff || (guchar) data[i + 1] != 0xd8 || (guchar) data[i + 2] != 0xff)
+        continue;
+      if (soi == 10 || soi == 20 || soi == 30)
+        memset (data + i, 0, MIN (600, len - i));
+      soi++;
+    }
+  g_assert_cmpint (soi, ==, 50);
+  g_assert_true (g_file_set_contents (file, data, len, NULL));
+}
+
+static void
+concat_files (const char *a, const char *b, const char *out)
+{
+  g_autofree char *da = NULL, *db = NULL;
+  gsize la = 0, lb = 0;
+  g_assert_true (g_file_get_contents (a, &da, &la, NULL));
+  g_assert_true (g_file_get_contents (b, &db, &lb, NULL));
+  g_autofree char *all = g_malloc (la + lb);
+  memcpy (all, da, la);
+  memcpy (all + la, db, lb);
+  g_assert_true (g_file_set_contents (out, all, la + lb, NULL));
+}
+
+static void
+make_media (void)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (codec_clips); i++)
+    g_free (dt_ffmpeg (media_dir, codec_clips[i].name, codec_clips[i].args));
+  for (gsize i = 0; i < G_N_ELEMENTS (other_clips); i++)
+    g_free (dt_ffmpeg (media_dir, other_clips[i].name, other_clips[i].args));
+
+  g_autofree char *damaged = media ("damaged.avi");
+  damage_mjpeg (damaged);
+
+  g_autofree char *p1 = media ("part1.ts"), *p2 = media ("part2.ts"), *ch = media ("change.ts");
+  concat_files (p1, p2, ch);
+
+  /* the first 3 packets (the keyframe among them) dropped, stream copied */
+  g_autofree char *gop = media ("gop.mkv");
+  g_autofree char *args = g_strdup_printf ("-i '%s' -c copy -bsf:v 'noise=drop=lt(n\\,3)'", gop);
+  g_free (dt_ffmpeg (media_dir, "nokey.mkv", args));
+
+  /* written to a pipe, a Matroska file has no duration and no cues */
+  g_autofree char *piped = media ("piped.mkv");
+  g_autofree char *cmd = g_strdup_printf (
+      "ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=96x72:rate=25:duration=2 "
+      "-c:v libx264 -g 12 -f matroska - > '%s'", piped);
+  const char *argv[] = { "sh", "-c", cmd, NULL };
+  dt_spawn (argv, NULL);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  media_dir = dt_tmpdir ();
+  make_media ();
+
+  for (gsize i = 0; i < G_N_ELEMENTS (codec_clips); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/ffmpeg/codec/%s", codec_clips[i].name);
+      g_test_add_data_func (path, &codec_clips[i], test_codec);
+    }
+  g_test_add_func ("/ffmpeg/sampling/every-fifth", test_sampling_every_fifth);
+  g_test_add_func ("/ffmpeg/odd-size", test_odd_size);
+  g_test_add_func ("/ffmpeg/vfr", test_vfr);
+  g_test_add_func ("/ffmpeg/no-duration", test_no_duration);
+  g_test_add_func ("/ffmpeg/no-keyframe-start", test_no_keyframe_start);
+  g_test_add_func ("/ffmpeg/damaged", test_damaged);
+  g_test_add_func ("/ffmpeg/size-change", test_size_change);
+  g_test_add_func ("/ffmpeg/window", test_window);
+  g_test_add_func ("/ffmpeg/threads", test_threads);
+  static const char *const golden_yuv[] = { "ffv1-yuv420p-32x24", "ffv1.mkv", "32", "24" };
+  static const char *const golden_odd[] = { "ffv1-161x121-33x25", "odd.mkv", "33", "25" };
+  static const char *const golden_up[] = { "ffv1-yuv420p-128x100", "ffv1.mkv", "128", "100" };
+  g_test_add_data_func ("/ffmpeg/golden/yuv420p", golden_yuv, test_golden);
+  g_test_add_data_func ("/ffmpeg/golden/odd", golden_odd, test_golden);
+  g_test_add_data_func ("/ffmpeg/golden/upscale", golden_up, test_golden);
+  g_test_add_func ("/ffmpeg/errors", test_errors);
+
+  int ret = g_test_run ();
+  dt_rmtree (media_dir);
+  g_free (media_dir);
+  return ret;
+}
