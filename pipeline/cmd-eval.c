@@ -10,6 +10,7 @@
 #include "sp-cmds.h"
 #include "sp-host.h"
 #include "dataset.h"
+#include "run.h"   /* sp_signals_install */
 
 #include <stdio.h>
 #include <string.h>
@@ -192,6 +193,7 @@ sp_cmd_eval (int argc, char **argv)
                                              : "[model] checkpoint: required by eval");
     return 1;
   }
+  sp_signals_install ();
   g_autoptr (SpmModel) m = spm_model_load (ckpt, &e);
   if (!m)
     return fail (e);

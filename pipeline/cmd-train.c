@@ -16,6 +16,7 @@
 #include "sp-cmds.h"
 #include "sp-host.h"
 #include "dataset.h"
+#include "run.h"   /* sp_signals_install */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -482,6 +483,7 @@ sp_cmd_train (int argc, char **argv)
                 manifest && *manifest ? "checkpoint" : "manifest");
     return 1;
   }
+  sp_signals_install ();
   gboolean stop_on_error = !g_strcmp0 (sp_config_string (c, "pipeline", "on-error"), "stop");
   spm_set_threads ((int) sp_config_int (c, "train", "threads"));
 
