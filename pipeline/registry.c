@@ -158,6 +158,10 @@ load_file (SpRegistry *r, const char *file)
     refuse (r, file, g_strdup_printf ("not a plugin (%s)", g_module_error ()));
     return;
   }
+  /* Never unloaded: a plugin's libraries may have started threads (OpenBLAS, codecs)
+   * or registered global state that must not vanish under them.  g_module_close
+   * then only drops our reference. */
+  g_module_make_resident (module);
   gpointer sym = NULL;
   if (!g_module_symbol (module, SP_PLUGIN_DESCRIPTOR_SYMBOL, &sym) || !sym) {
     refuse (r, file, g_strdup ("not a plugin (no " SP_PLUGIN_DESCRIPTOR_SYMBOL " symbol)"));
