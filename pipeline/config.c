@@ -47,6 +47,40 @@ strip_comments (GKeyFile *kf)
   }
 }
 
+/* "[group]   # comment" -> "[group]" (GKeyFile takes comments on lines of their own) */
+static void
+strip_header_comments (char *text)
+{
+  for (char *line = text; *line;) {
+    size_t len = strcspn (line, "\n");
+    size_t i = strspn (line, " \t");
+    char *close = line[i] == '[' ? memchr (line + i, ']', len - i) : NULL;
+    if (close) {
+      size_t after = (size_t) (close + 1 - line);
+      size_t j = after + strspn (close + 1, " \t");
+      if (j < len && line[j] == '#')
+        memset (line + after, ' ', len - after);
+    }
+    line += len + (line[len] == '\n');
+  }
+}
+
+/* the 1-based line GKeyFile's message quotes ("... line “X” ..."), or 0 */
+static int
+line_of_error (const char *text, const char *message)
+{
+  const char *open = strstr (message, "\u201c");
+  const char *close = open ? strstr (open + 3, "\u201d") : NULL;
+  if (!close)
+    return 0;
+  g_autofree char *quoted = g_strndup (open + 3, (gsize) (close - open - 3));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (int i = 0; lines[i]; i++)
+    if (g_str_equal (g_strchomp (lines[i]), quoted))
+      return i + 1;
+  return 0;
+}
+
 static gboolean
 apply_sets (SpConfig *c, const char *const *sets, GError **error)
 {
@@ -258,8 +292,15 @@ sp_config_load (const char *path, const char *const *sets, const char *verb, GEr
   g_key_file_set_list_separator (c->kf, ';');
 
   g_autoptr (GError) local = NULL;
-  if (!g_key_file_load_from_file (c->kf, path, G_KEY_FILE_NONE, &local)) {
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents (path, &text, NULL, &local)) {
     g_set_error (error, SP_ERROR, SP_ERROR_CONFIG, "%s: %s", path, local->message);
+    return NULL;
+  }
+  strip_header_comments (text);
+  if (!g_key_file_load_from_data (c->kf, text, (gsize) -1, G_KEY_FILE_NONE, &local)) {
+    g_set_error (error, SP_ERROR, SP_ERROR_CONFIG, "%s:%d: %s", path,
+                 line_of_error (text, local->message), local->message);
     return NULL;
   }
   strip_comments (c->kf);

@@ -97,7 +97,10 @@ static const struct {
   { "[head]\nplugin = fake-head\n[model]\ncheckpoint = m.st\n", { NULL }, "eval", SP_ERROR_CONFIG,
     "[pipeline] manifest: missing" },
   { "", { "pipeline.inputs=a.fake", NULL }, "run", 0, NULL },
-  /* comments after values, "" as the empty string, any decoder's keys without a plugin */
+  /* comments after values and group headers, "" as the empty string, any decoder's
+   * keys without a plugin */
+  { "[decoder]   # the decoder\nfps = 3\n[sink:fake-sink] # export\npath = x#1.txt\n", { NULL },
+    NULL, 0, NULL },
   { "[decoder]\nfps = 10   # sample rate\nframes = 3\n[train]\ninit = \"\"\n", { NULL }, NULL, 0,
     NULL },
 };
@@ -139,7 +142,8 @@ test_file_errors (void)
   g_assert_true (g_file_set_contents (bad, "[pipeline]\nthis is not a key value pair\n", -1, NULL));
   g_assert_null (sp_config_load (bad, NULL, NULL, &error));
   g_assert_error (error, SP_ERROR, SP_ERROR_CONFIG);
-  g_assert_true (g_str_has_prefix (error->message, bad));
+  g_autofree char *at_line = g_strconcat (bad, ":2: ", NULL);
+  g_assert_true (g_str_has_prefix (error->message, at_line));
 }
 
 static void
