@@ -20,11 +20,21 @@
 
 #define ALIGN_FLOATS 16   /* 64-byte alignment of every buffer in the block */
 
+/* The elementwise kernels are also compiled for AVX2+FMA (where GCC vectorises
+ * them, clamps included) and picked at load time; the build targets plain x86-64. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define SPM_VECTOR_CLONES \
+  __attribute__ ((target_clones ("arch=haswell", "default"), \
+                  optimize ("tree-vectorize", "vect-cost-model=dynamic")))
+#else
+#define SPM_VECTOR_CLONES
+#endif
+
 /* ---- elementwise kernels ------------------------------------------------------
  * exp by range reduction, written so that the compiler vectorises the loops that
  * call it:  x = n ln2 + r, |r| <= ln2/2,  e^x = 2^n · p(r)  with p the degree-6
  * Taylor polynomial (relative error < 2e-7 on the interval). */
-static inline float
+static inline __attribute__ ((always_inline)) float
 fast_exp (float x)
 {
   x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
@@ -47,14 +57,14 @@ fast_exp (float x)
   return p * scale;
 }
 
-static inline float
+static inline __attribute__ ((always_inline)) float
 sigmoidf (float x)
 {
   return 1.0f / (1.0f + fast_exp (-x));
 }
 
 /* tanh x = 1 - 2 / (e^{2x} + 1)  (absolute error ~1e-7 near 0) */
-static inline float
+static inline __attribute__ ((always_inline)) float
 fast_tanh (float x)
 {
   return 1.0f - 2.0f / (fast_exp (2.0f * x) + 1.0f);
@@ -62,7 +72,7 @@ fast_tanh (float x)
 
 /* LSTM step of one slot.  a [4H]: pre-activations in, i f g o out;
  * c_t = f c_{t-1} + i g;  tc = tanh c_t;  h_t = y_t = o tc */
-static void
+SPM_VECTOR_CLONES static void
 lstm_cell_forward (int H, float *restrict a, const float *restrict cp, float *restrict cn,
                    float *restrict tc, float *restrict hn, float *restrict y)
 {
@@ -82,7 +92,7 @@ lstm_cell_forward (int H, float *restrict a, const float *restrict cp, float *re
  * recurrent gemm adds dL/dh_{t-1}).  da [4H] = dL/d(pre-activations):
  *   dc_t = dc + (dh + dy) o (1 - tc²)
  *   di = dc_t g i(1-i)   df = dc_t c_{t-1} f(1-f)   dg = dc_t i (1-g²)   do = (dh + dy) tc o(1-o) */
-static void
+SPM_VECTOR_CLONES static void
 lstm_cell_backward (int H, const float *restrict a, const float *restrict cp,
                     const float *restrict tc, const float *restrict dy, float *restrict dh,
                     float *restrict dc, float *restrict da)
@@ -90,7 +100,7 @@ lstm_cell_backward (int H, const float *restrict a, const float *restrict cp,
   const float *ai = a, *af = a + H, *ag = a + 2 * H, *ao = a + 3 * H;
   for (int j = 0; j < H; j++)
     {
-      float dht = dy != NULL ? dh[j] + dy[j] : dh[j];
+      float dht = dh[j] + dy[j];
       float i = ai[j], f = af[j], g = ag[j], o = ao[j], th = tc[j];
       float dct = dc[j] + dht * o * (1.0f - th * th);
       da[j] = dct * g * i * (1.0f - i);
@@ -103,7 +113,7 @@ lstm_cell_backward (int H, const float *restrict a, const float *restrict cp,
 }
 
 /* RNN step of one slot: a [H] pre-activations in, h_t = tanh a out (kept in a) */
-static void
+SPM_VECTOR_CLONES static void
 rnn_cell_forward (int H, float *restrict a, float *restrict hn, float *restrict y)
 {
   for (int j = 0; j < H; j++)
@@ -114,20 +124,20 @@ rnn_cell_forward (int H, float *restrict a, float *restrict hn, float *restrict 
 }
 
 /* da = (dh + dy)(1 - h_t²); dh = 0 */
-static void
+SPM_VECTOR_CLONES static void
 rnn_cell_backward (int H, const float *restrict a, const float *restrict dy,
                    float *restrict dh, float *restrict da)
 {
   for (int j = 0; j < H; j++)
     {
-      float dht = dy != NULL ? dh[j] + dy[j] : dh[j];
+      float dht = dh[j] + dy[j];
       da[j] = dht * (1.0f - a[j] * a[j]);
       dh[j] = 0.0f;
     }
 }
 
 /* db1 += Σ_n m[n][:]  and db2 += the same   (m [N][C]) */
-static void
+SPM_VECTOR_CLONES static void
 column_sums (int N, int C, const float *m, float *db1, float *db2)
 {
   for (int c0 = 0; c0 < C; c0 += 256)
@@ -172,7 +182,7 @@ spm_recurrent_work_new (SpmCell cell, int D, int H, int T_max, int B_max)
   size_t n_tc = cell == SPM_CELL_LSTM ? round_up (TB * H) : 0;
   size_t n_bh = round_up ((size_t) B_max * H);
   size_t n_cs = cell == SPM_CELL_LSTM ? n_state : 0;
-  size_t n_floats = 2 * n_gates + n_state + n_cs + n_tc + 2 * n_bh;
+  size_t n_floats = 2 * n_gates + n_state + n_cs + n_tc + 2 * n_bh + round_up (H);
   size_t n_bytes = (n_floats + ALIGN_FLOATS) * sizeof (float) + 2 * TB;
 
   w->block = g_malloc0 (n_bytes);
@@ -184,6 +194,7 @@ spm_recurrent_work_new (SpmCell cell, int D, int H, int T_max, int B_max)
   w->tc = n_tc ? f : NULL;  f += n_tc;
   w->dh = f;      f += n_bh;
   w->dc = f;      f += n_bh;
+  w->zeros = f;   f += round_up (H);
   w->valid = (uint8_t *) f;
   w->reset = w->valid + TB;
   return w;
@@ -260,8 +271,11 @@ spm_recurrent_forward (const SpmRecurrentParams *p, SpmRecurrentWork *w,
     gates[j] = p->b_ih[j] + p->b_hh[j];
   for (size_t n = 1; n < (size_t) T * B; n++)
     memcpy (gates + n * GH, gates, GH * sizeof (float));
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, T * B, GH, D,
-               1.0f, x, D, p->W_ih, D, 1.0f, gates, GH);
+  if (T * B == 1)   /* streaming: a gemm would repack W_ih for a single row */
+    cblas_sgemv (CblasRowMajor, CblasNoTrans, GH, D, 1.0f, p->W_ih, D, x, 1, 1.0f, gates, 1);
+  else
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, T * B, GH, D,
+                 1.0f, x, D, p->W_ih, D, 1.0f, gates, GH);
 
   if (h0 != NULL)
     memcpy (w->hs, h0, BH * sizeof (float));
@@ -339,7 +353,7 @@ spm_recurrent_backward (const SpmRecurrentParams *p, const SpmRecurrentParams *g
       for (int b = 0; b < B; b++)
         {
           size_t o = (size_t) b * H;
-          const float *dyb = dy != NULL ? dy + t * BH + o : NULL;
+          const float *dyb = dy != NULL ? dy + t * BH + o : w->zeros;
           if (!vt[b])
             memset (dgt + (size_t) b * GH, 0, GH * sizeof (float));
           else if (lstm)
