@@ -215,7 +215,7 @@ sp_sinks_free (SpSinkSet *s)
     {
       SinkDef *d = &s->defs[k];
 
-      for (int i = 0; i < s->n_inputs; i++)
+      for (int i = 0; d->parts != NULL && i < s->n_inputs; i++)
         {
           if (d->parts[i] != NULL)
             g_unlink (d->parts[i]);
