@@ -112,7 +112,18 @@ effective (SpConfig *c, const char *group, const char *key, const SpKey **k)
     v = g_strdup ((*k)->def);
   if (!v)
     return NULL;
-  g_hash_table_replace (c->cache, cache_key (group, key), v);
+  /* one string per key for the config's lifetime: an earlier caller's pointer stays
+   * valid, and threads asking at once share it */
+  g_autofree char *ck = cache_key (group, key);
+  g_mutex_lock (&c->cache_lock);
+  const char *cached = g_hash_table_lookup (c->cache, ck);
+  if (cached) {   /* the config does not change after loading: the same value */
+    g_free (v);
+    v = (char *) cached;
+  } else {
+    g_hash_table_insert (c->cache, g_steal_pointer (&ck), v);
+  }
+  g_mutex_unlock (&c->cache_lock);
   return v;
 }
 

@@ -289,6 +289,7 @@ sp_config_load (const char *path, const char *const *sets, const char *verb, GEr
   c->kf = g_key_file_new ();
   c->from_set = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   c->cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_mutex_init (&c->cache_lock);
   g_key_file_set_list_separator (c->kf, ';');
 
   g_autoptr (GError) local = NULL;
@@ -312,7 +313,13 @@ sp_config_load (const char *path, const char *const *sets, const char *verb, GEr
   if (g_key_file_has_group (c->kf, "pipeline") && !validate_group (c, "pipeline", error))
     return NULL;
   sp_registry_free (c->reg);
+  c->reg = NULL;
   g_auto (GStrv) dirs = sp_config_path_list (c, "pipeline", "plugin-path");
+  for (int i = 0; dirs && dirs[i]; i++)
+    if (!g_file_test (dirs[i], G_FILE_TEST_IS_DIR)) {
+      config_error (error, "[pipeline] plugin-path: \"%s\" is not a directory", dirs[i]);
+      return NULL;
+    }
   c->reg = sp_registry_new ((const char *const *) dirs);
 
   g_auto (GStrv) groups = g_key_file_get_groups (c->kf, NULL);
@@ -333,7 +340,10 @@ sp_config_free (SpConfig *c)
   if (c->kf)
     g_key_file_free (c->kf);
   g_clear_pointer (&c->from_set, g_hash_table_unref);
-  g_clear_pointer (&c->cache, g_hash_table_unref);
+  if (c->cache) {
+    g_hash_table_unref (c->cache);
+    g_mutex_clear (&c->cache_lock);
+  }
   g_free (c->file);
   g_free (c->dir);
   g_free (c);

@@ -67,16 +67,20 @@ void sp_config_free (SpConfig *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpConfig, sp_config_free)
 SpRegistry *sp_config_registry (SpConfig *c);
 /* Effective values (the default when unset) of any validated key; a key that no table
- * declares is a programming error (g_critical). */
+ * declares is a programming error (g_critical).  The config does not change after
+ * loading; the getters may be called from several threads. */
 const char *sp_config_string (SpConfig *c, const char *group, const char *key);  /* NULL if unset, no default */
 gint64 sp_config_int (SpConfig *c, const char *group, const char *key);
 double sp_config_double (SpConfig *c, const char *group, const char *key);
 gboolean sp_config_bool (SpConfig *c, const char *group, const char *key);
 /* a path key resolved as described above (newly allocated; NULL if unset) */
 char *sp_config_path (SpConfig *c, const char *group, const char *key);
-/* JSON object of the settings features are made with: "decoder" or "extractor"
- * (the keys that change the features: plugin, fps, width, height, transpose, the
- * extractor's keys), for cache keys and checkpoint metadata.  Newly allocated. */
+/* JSON object of the settings features are made with: "decoder" or "extractor",
+ * for cache keys and checkpoint metadata; keys sorted, numbers as the shortest text
+ * that reads back, so equal settings give equal text however they were written.
+ * decoder: fps, width, height, plugin (when set) and the decoder's own keys that
+ * differ from their default (e.g. npy transpose); extractor: plugin and every key of
+ * the extractor.  Newly allocated. */
 char *sp_config_feature_settings (SpConfig *c, const char *which);
 /* the head's name from [head] plugin, or NULL */
 const char *sp_config_head (SpConfig *c);
@@ -207,7 +211,8 @@ typedef struct SpHarness SpHarness;
 SpHarness *sp_harness_new (const char *plugin_dir, const char *stage_name,
                            const char *const *keys, const SpInputInfo *input,
                            const SpDecoderParams *dec, GError **error);
-void sp_harness_free (SpHarness *h);            /* finalize (always), then free */
+void sp_harness_free (SpHarness *h);  /* finalize (whenever init was called, even if it
+                                        * failed), then free */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpHarness, sp_harness_free)
 SpStage *sp_harness_stage (SpHarness *h);
 void sp_harness_set_feature_dim (SpHarness *h, int dim);

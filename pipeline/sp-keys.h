@@ -96,6 +96,7 @@ struct SpConfig {
   GKeyFile *kf;              /* values after comment stripping and --set */
   GHashTable *from_set;      /* "group\x1fkey" given by --set (relative to cwd) */
   GHashTable *cache;         /* "group\x1fkey" -> effective string (getter results) */
+  GMutex cache_lock;         /* getters run on the run engine's worker threads too */
   SpRegistry *reg;
 };
 /* the key that group/key names (a host key, or a key of the group's stage, or with

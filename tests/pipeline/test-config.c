@@ -78,6 +78,8 @@ static const struct {
     "[head] beam: unknown key" },
   { "[sink:out]\nplugin = fake-sink\npath = x\nuper = true\n", { NULL }, NULL, SP_ERROR_CONFIG,
     "[sink:out] uper: unknown key; did you mean 'upper'?" },
+  { "", { "pipeline.plugin-path=/nonexistent/plugins", NULL }, NULL, SP_ERROR_CONFIG,
+    "[pipeline] plugin-path: \"/nonexistent/plugins\" is not a directory" },
   /* --set */
   { "", { "foo", NULL }, NULL, SP_ERROR_USAGE, "--set: \"foo\" is not GROUP.KEY=VALUE" },
   { "", { ".fps=1", NULL }, NULL, SP_ERROR_USAGE, "is not GROUP.KEY=VALUE" },
