@@ -14,8 +14,8 @@
  *    sample instants stay on the grid of the stream start, so a window delivers the
  *    same frames as a full run restricted to it.
  *  - broken frames: see ffmpeg-input.c; those outside the window are not reported.
- *  - libav's own log is kept quiet (fatal messages only) unless G_MESSAGES_DEBUG is
- *    set, so damaged inputs do not flood the terminal.
+ *  - libav's own log is silenced unless G_MESSAGES_DEBUG is set, so damaged inputs
+ *    do not flood the terminal; failures reach the user as errors or broken frames.
  */
 #include <gmodule.h>
 #include <math.h>
@@ -46,7 +46,7 @@ quiet_libav_once (void)
   if (g_once_init_enter (&once))
     {
       if (g_getenv ("G_MESSAGES_DEBUG") == NULL)
-        av_log_set_level (AV_LOG_FATAL);
+        av_log_set_level (AV_LOG_QUIET);
       g_once_init_leave (&once, 1);
     }
 }

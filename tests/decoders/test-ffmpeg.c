@@ -262,6 +262,7 @@ test_damaged (void)
   g_assert_cmpint (p.n_frames, ==, 47);
   assert_matches_probe (&r, &p);
   dt_run_clear (&r);
+  dt_probe_clear (&p);
 }
 
 static void
