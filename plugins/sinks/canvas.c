@@ -88,8 +88,9 @@ void
 sp_canvas_text (SpCanvas *c, int x, int y, int scale, const char *text, const guint8 rgb[3])
 {
   g_autofree char *s = printable (text);
-  /* each quad is 4 vertices of 16 bytes (x, y, z floats and 4 colour bytes) */
-  size_t size = strlen (s) * 300 + 64;
+  /* each quad is 4 vertices of 16 bytes (x, y, z floats and 4 colour bytes); no glyph
+   * has more than a dozen strokes, so 1 KiB per character always suffices */
+  size_t size = strlen (s) * 1024 + 64;
   if (size > INT32_MAX)
     return;
   g_autofree char *vbuf = g_malloc (size);
