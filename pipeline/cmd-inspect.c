@@ -5,6 +5,7 @@
 #include "sp-keys.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static void
 print_row (const char *name, const char *type, const char *def, const char *range,
@@ -98,7 +99,8 @@ sp_cmd_inspect (int argc, char **argv)
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("NAME - describe a stage or a config "
                                                          "group and its keys");
-  g_option_context_set_summary (ctx, "NAME is a stage (see `seqpipe plugins`) or a group: "
+  g_option_context_set_summary (ctx, "NAME is a stage (see `seqpipe plugins`), KIND:NAME "
+                                "for a name two kinds use (sink:npy), or a config group: "
                                 "pipeline, decoder, extractor, model, head, train, sink.");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) error = NULL;
@@ -112,10 +114,15 @@ sp_cmd_inspect (int argc, char **argv)
   }
   const char *name = argv[1];
   g_autoptr (SpRegistry) reg = sp_registry_new ((const char *const *) dirs);
+  /* "kind:name" (sink:npy) narrows a name that two kinds use */
+  const char *colon = strchr (name, ':');
+  g_autofree char *kind = colon ? g_strndup (name, (gsize) (colon - name)) : NULL;
+  const char *stage_name = colon ? colon + 1 : name;
   int n = 0, found = 0;
   const SpRegistryStage *stages = sp_registry_stages (reg, &n);
   for (int i = 0; i < n; i++)
-    if (g_str_equal (stages[i].klass->name, name)) {
+    if (g_str_equal (stages[i].klass->name, stage_name)
+        && (!kind || g_str_equal (kind, sp_stage_kind_name (stages[i].klass->kind)))) {
       if (found++)
         printf ("\n");
       print_stage (&stages[i]);   /* a name may be a decoder and a sink (npy) */

@@ -57,6 +57,9 @@ has out "  mode           choice  fast            fast, slow, exact a choice"
 has out "  label-file     path    -                                a path"
 expect 0 "inspect a sink" -- "$SEQPIPE" inspect -p "$SP_FAKE_PLUGIN_DIR" fake-sink
 has out "keys in [sink:NAME]"
+expect 0 "inspect kind:name" -- "$SEQPIPE" inspect -p "$SP_FAKE_PLUGIN_DIR" sink:fake-sink
+has out "fake-sink: sink (fake-good 1.2.3"
+expect 1 "inspect kind:name of another kind" -- "$SEQPIPE" inspect -p "$SP_FAKE_PLUGIN_DIR" head:fake-sink
 expect 0 "inspect a host group" -- "$SEQPIPE" inspect decoder
 has out "  fps            double  0               [0, 1000]"
 expect 0 "inspect train" -- "$SEQPIPE" inspect train

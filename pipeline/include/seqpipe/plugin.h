@@ -4,8 +4,16 @@
  *
  *     const SpPluginDescriptor seqpipe_plugin_descriptor;
  *
- * normally through SP_PLUGIN_DEFINE().  The descriptor names the ABI the plugin was
- * built for and a NULL-terminated list of stage classes.  The host checks the ABI
+ * normally through SP_PLUGIN_DEFINE().  Out of the seqpipe tree, against an installed
+ * seqpipe:
+ *
+ *     cc -fPIC -shared $(pkg-config --cflags seqpipe) -o my-stage.so my-stage.c
+ *     cp my-stage.so "$(pkg-config --variable=plugindir seqpipe)"   # or any directory
+ *                                                    # on $SEQPIPE_PLUGIN_PATH
+ *
+ * (the host services below are resolved from the seqpipe process that loads it).
+ * The descriptor names the ABI the plugin was built for and a NULL-terminated list
+ * of stage classes.  The host checks the ABI
  * (major equal, minor not newer than its own) and every field of the descriptor and
  * of each class before it calls any function of the plugin.
  *
