@@ -270,12 +270,20 @@ typedef struct {
   int running;
 } Run;
 
-/* What one input's chain hands to the head and the sinks. */
+/* What one input's chain hands to the head and the sinks.
+ *
+ * Every frame reaches the sinks once: as the head's record when the head labels
+ * frames, else as a plain record (label -1).  A head labels frames when it is the
+ * labeler, or once it emitted a record for a frame other than the one it was given
+ * (a head that holds frames back, as the labeler's min-segment does); otherwise a
+ * frame the head emitted no record for during its process() gets the plain record. */
 typedef struct {
   Run *run;
   SpStage *head;
   SpSinkOutput *sinks;
+  const SpFrame *current;       /* the frame in process() */
   gboolean emitted;             /* the head emitted a record for the current frame */
+  gboolean labels_frames;       /* the head's records cover every frame */
 } InputCtx;
 
 static gboolean
@@ -285,7 +293,11 @@ on_emit (SpStage *head, const SpRecord *record, void *user_data, GError **error)
 
   (void) head;
   if (record->frame != NULL)
-    x->emitted = TRUE;
+    {
+      x->emitted = TRUE;
+      if (record->frame != x->current)
+        x->labels_frames = TRUE;
+    }
   return sp_sinks_write (x->sinks, record, error);
 }
 
@@ -295,13 +307,16 @@ on_frame (SpFrame *frame, void *user_data, GError **error)
   InputCtx *x = user_data;
 
   x->emitted = FALSE;
+  x->current = frame;
   if (x->head != NULL
       && !sp_stage_host (x->head)->klass->process (x->head, frame, error))
     {
+      x->current = NULL;
       ensure_error (error, x->head, "process");
       return FALSE;
     }
-  if (!x->emitted)
+  x->current = NULL;
+  if (!x->emitted && !x->labels_frames)
     {
       SpRecord rec = { .frame = frame, .label = -1 };
 
@@ -342,6 +357,7 @@ run_chain (Run *run, int i, SpChain *ch, SpInputResult *res, gboolean *setup_err
       if (x.head == NULL)
         return FALSE;
       x.head->feature_dim = ch->feature_dim;
+      x.labels_frames = strcmp (plan->head->name, "labeler") == 0;
       host = sp_stage_host (x.head);
       host->emit = on_emit;
       host->emit_data = &x;

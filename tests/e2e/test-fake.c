@@ -211,7 +211,9 @@ test_cannot_combine (void)
   g_free (e2e_write (t, "a.fake", "frames=2 dim=2"));
   g_free (e2e_write (t, "b.fake", "frames=2 dim=2"));
   g_assert_cmpint (e2e_run (t, "[pipeline]\ninputs = a.fake;b.fake\noutput-dir = out\n"
-                            "[sink:bin]\nplugin = e2e-bin\npath = all.bin\n",
+                            "[sink:one]\nplugin = e2e-lines\npath = {stem}.txt\n"
+                            "[sink:bin]\nplugin = e2e-bin\npath = all.bin\n"
+                            "[sink:two]\nplugin = e2e-lines\npath = {stem}.csv\n",
                             NULL, &err, NULL), ==, 1);
   g_assert_nonnull (strstr (err, "[sink:bin] path"));
   g_assert_false (e2e_exists (t, "out/all.bin"));

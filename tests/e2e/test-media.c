@@ -4,6 +4,8 @@
  * skipped. */
 #include "e2e.h"
 
+#include "spm-model.h"
+
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
@@ -344,6 +346,98 @@ test_memory (void)
   g_assert_cmpfloat ((double) long_kb, <, 1.10 * (double) short_kb);
 }
 
+/* a (T, D) float32 .npy of smooth random walks */
+static void
+write_npy (E2e *t, const char *name, int T, int D)
+{
+  g_autofree char *dict = g_strdup_printf ("{'descr': '<f4', 'fortran_order': False, "
+                                           "'shape': (%d, %d), }", T, D);
+  GString *out = g_string_new ("\x93NUMPY\x01");
+  g_autofree char *path = e2e_path (t, name);
+  g_autofree float *x = g_new (float, (gsize) T * D);
+  gsize hlen = strlen (dict) + 1;
+  guint16 le;
+  GRand *rng = g_rand_new_with_seed (7);
+
+  hlen += (64 - (10 + hlen) % 64) % 64;
+  g_string_append_c (out, 0);
+  le = GUINT16_TO_LE ((guint16) hlen);
+  g_string_append_len (out, (const char *) &le, 2);
+  g_string_append (out, dict);
+  while (out->len < 10 + hlen - 1)
+    g_string_append_c (out, ' ');
+  g_string_append_c (out, '\n');
+  for (int i = 0; i < T * D; i++)
+    x[i] = (i >= D ? x[i - D] : 0.0f) + (float) g_rand_double_range (rng, -1.0, 1.0);
+  g_string_append_len (out, (const char *) x, (gssize) sizeof (float) * T * D);
+  g_assert_true (g_file_set_contents (path, out->str, (gssize) out->len, NULL));
+  g_string_free (out, TRUE);
+  g_rand_free (rng);
+}
+
+/* A labeler that holds frames back (min-segment) still gives every frame to every
+ * sink exactly once, labelled: its delayed records are the frames' records. */
+static void
+test_labeler_delayed (void)
+{
+  g_autoptr (E2e) t = e2e_new ();
+  g_autoptr (SpmModel) m = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *ckpt = NULL, *csv = NULL, *frames = NULL;
+  g_auto (GStrv) lines = NULL;
+  SpmModelConfig cfg = { 0 };
+  const char *labels[] = { "a", "b", "c", NULL };
+
+  if (!need ("labeler", "head") || !need ("npy", "decoder") || !need ("csv", "sink")
+      || !need ("npy", "sink"))
+    return;
+  cfg.head = SPM_HEAD_LABELER;
+  cfg.cell = SPM_CELL_LSTM;
+  cfg.D = 4;
+  cfg.H = 8;
+  cfg.L = 1;
+  cfg.C = 3;
+  m = spm_model_new (&cfg, &error);
+  g_assert_no_error (error);
+  spm_model_init (m, 3);
+  spm_model_set_names (m, labels);
+  ckpt = e2e_path (t, "m.safetensors");
+  g_assert_true (spm_model_save (m, ckpt, &error));
+  write_npy (t, "feat.npy", 60, 4);
+  g_assert_cmpint (e2e_run (t, "[pipeline]\noutput-dir = out\ninputs = feat.npy\n"
+                            "[decoder]\nfps = 10\n[model]\ncheckpoint = m.safetensors\n"
+                            "[head]\nplugin = labeler\nmin-segment = 0.5\n"
+                            "[sink:csv]\npath = {stem}.csv\n" NPY_SINK
+                            "[sink:lines]\nplugin = e2e-lines\npath = {stem}.lines\n",
+                            NULL, NULL, NULL), ==, 0);
+  g_assert_cmpint (npy_rows (t, "out/feat.npy"), ==, 60);
+  /* the fake sink writes every record it gets: one per frame, each labelled */
+  {
+    g_autofree char *all = e2e_read (t, "out/feat.lines");
+    g_auto (GStrv) rows = g_strsplit (g_strstrip (all), "\n", -1);
+
+    g_assert_cmpint (g_strv_length (rows), ==, 61);
+    for (int i = 1; i <= 60; i++)
+      {
+        g_autofree char *prefix = g_strdup_printf ("%d,", i - 1);
+        g_assert_true (g_str_has_prefix (rows[i], prefix));
+        g_assert_cmpint (atoi (strchr (rows[i], ',') + 1), >=, 0);
+      }
+  }
+  csv = e2e_read (t, "out/feat.csv");
+  lines = g_strsplit (g_strstrip (csv), "\n", -1);
+  g_assert_cmpint (g_strv_length (lines), ==, 61);
+  for (int i = 1; i <= 60; i++)
+    {
+      g_autofree char *prefix = g_strdup_printf ("%d,", i - 1);
+      g_assert_true (g_str_has_prefix (lines[i], prefix));
+      g_assert_nonnull (strstr (lines[i], ",a,") ? lines[i] : strstr (lines[i], ",b,") ? lines[i]
+                        : strstr (lines[i], ",c,"));
+    }
+  frames = e2e_read (t, "out/feat.npy.frames.csv");
+  g_assert_true (g_str_has_prefix (frames, "frame,time\n0,0"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -356,5 +450,6 @@ main (int argc, char **argv)
   g_test_add_func ("/e2e/media/jobs", test_jobs);
   g_test_add_func ("/e2e/media/interrupt", test_interrupt);
   g_test_add_func ("/e2e/media/memory", test_memory);
+  g_test_add_func ("/e2e/media/labeler-delayed", test_labeler_delayed);
   return g_test_run ();
 }
