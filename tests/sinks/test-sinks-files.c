@@ -3,7 +3,9 @@
 #include "helpers.h"
 
 #include <math.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <stb_image.h>
 
@@ -262,6 +264,75 @@ test_cannot_create (void)
   }
 }
 
+/* runs sink `stage` on the sequence into path with files limited to `limit` bytes
+ * (RLIMIT_FSIZE; -1 = unlimited) */
+static gboolean
+run_limited (const char *stage, const char *path, rlim_t limit, GError **error)
+{
+  struct rlimit old, lim;
+  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &old), ==, 0);
+  lim = old;
+  lim.rlim_cur = limit;
+  g_autoptr (SpHarness) h = sink_new (stage, NULL, "labeler", path, FALSE);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &lim), ==, 0);
+  gboolean ok = TRUE;
+  GError *local = NULL;
+  for (int i = 0; ok && i < TEST_T; i++) {
+    uint8_t rgb[16 * 12 * 3];
+    float features[TEST_D];
+    memset (rgb, 40 * i, sizeof rgb);
+    for (int d = 0; d < TEST_D; d++)
+      features[d] = test_feature (i, d);
+    SpFrame f = { 3 * i, i / TEST_FPS, 16, 12, rgb, features, TEST_D };
+    SpRecord r = { &f, test_seq[i], test_score (i), NULL, NULL };
+    ok = sp_harness_write (h, &r, &local);
+  }
+  ok = ok && sp_harness_flush (h, &local);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &old), ==, 0);
+  if (local != NULL)
+    g_propagate_error (error, local);
+  return ok;
+}
+
+/* Every sink with its file cut off after N bytes, for N from 0 to its full size:
+ * each run either fails with an I/O error naming one of its files, or (N = full
+ * size) succeeds with the same bytes as without a limit. */
+static void
+test_every_size (void)
+{
+  const char *const stages[] = { "csv", "jsonl", "segments", "srt", "vtt", "timeline",
+                                 "npy", NULL };
+  signal (SIGXFSZ, SIG_IGN);     /* a write past the limit fails with EFBIG instead */
+  g_autoptr (TestDir) dir = test_dir_new ();
+  for (int s = 0; stages[s]; s++) {
+    g_autofree char *ref = g_build_filename (dir, "ref.out", NULL);
+    g_autofree char *cut = g_build_filename (dir, "cut.out", NULL);
+    GError *error = NULL;
+    g_assert_true (run_limited (stages[s], ref, RLIM_INFINITY, &error));
+    g_assert_no_error (error);
+    gsize full_len;
+    g_autofree char *full = read_file (ref, &full_len);
+    /* every N below 64, then about 25 more spread over the file, then the full size */
+    gsize step = MAX (1, full_len / 25);
+    for (gsize n = 0; n <= full_len; n = n < 64 ? n + 1 : MIN (n + step, full_len)) {
+      gboolean ok = run_limited (stages[s], cut, (rlim_t) n, &error);
+      if (n >= full_len) {
+        g_assert_no_error (error);
+        gsize len;
+        g_autofree char *text = read_file (cut, &len);
+        g_assert_cmpmem (text, len, full, full_len);
+        break;
+      }
+      if (ok)
+        g_error ("%s: a %" G_GSIZE_FORMAT "-byte limit on a %" G_GSIZE_FORMAT
+                 "-byte file did not fail", stages[s], n, full_len);
+      g_assert_error (error, SP_PLUGIN_ERROR, SP_PLUGIN_ERROR_IO);
+      g_assert_true (g_str_has_prefix (error->message, cut));
+      g_clear_error (&error);
+    }
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -273,5 +344,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sinks/npy/width", test_npy_width);
   g_test_add_func ("/sinks/errors/disk-full", test_disk_full);
   g_test_add_func ("/sinks/errors/cannot-create", test_cannot_create);
+  g_test_add_func ("/sinks/errors/every-size", test_every_size);
   return g_test_run ();
 }
