@@ -91,30 +91,32 @@ make_labeler() {
 
 make_classifier() {
   mkdir -p "$OUT/classifier"
-  local per=(8 2 3) sets=(train val test)
+  local per=(8 2 3) sets=(train val test) graph maps k
   [ "$SMALL" = 1 ] && per=(3 1 2)
   for s in 0 1 2; do
     echo "path,label" > "$OUT/classifier/${sets[$s]}.csv"
-  done
-  for c in "${CLASSES[@]}"; do
-    for s in 0 1 2; do
+    graph="" maps=() k=0
+    for c in "${CLASSES[@]}"; do
       for ((i = 0; i < ${per[$s]}; i++)); do
         local name="${sets[$s]}-$c-$i.mp4" d=$((RANDOM % 2 + 2))
-        $FF -filter_complex "$(source_of $c $d),eq=brightness=0.$((RANDOM % 3)),format=yuv420p[v]" \
-          -map "[v]" $ENC "$OUT/classifier/$name"
+        graph="$graph$(source_of $c $d),eq=brightness=0.$((RANDOM % 3)),format=yuv420p[v$k];"
+        maps+=(-map "[v$k]" $ENC "$OUT/classifier/$name")
         echo "$name,$c" >> "$OUT/classifier/${sets[$s]}.csv"
+        k=$((k + 1))
       done
     done
+    $FF -filter_complex "${graph%;}" "${maps[@]}"
   done
 }
 
-# caption_image FILE -> draws a random shape and prints its two captions "c1|c2"
-caption_image() {
-  local file=$1 col=${COLOURS[$((RANDOM % 4))]} shape=$((RANDOM % 2)) pos=$((RANDOM % 4))
+# caption_shape -> picks a random shape and sets BG, BOX (drawbox options) and CAPS
+# ("c1|c2", e.g. "a red square on the left|red square left")
+caption_shape() {
+  local col=${COLOURS[$((RANDOM % 4))]} shape=$((RANDOM % 2)) pos=$((RANDOM % 4))
   local bgs=(black gray 0x303060) w h x y j=$((RANDOM % 9 - 4))
-  local bg=${bgs[$((RANDOM % 3))]}
   local names=(square bar) places=("on the left" "on the right" "at the top" "at the bottom")
   local short=(left right top bottom)
+  BG=${bgs[$((RANDOM % 3))]}
   if [ $shape = 0 ]; then w=36 h=36; else w=60 h=16; fi
   case $pos in
     0) x=$((6 + j)) y=$(((96 - h) / 2 + j)) ; [ $shape = 1 ] && w=16 h=60 && y=$((18 + j)) ;;
@@ -122,9 +124,23 @@ caption_image() {
     2) x=$(((96 - w) / 2 + j)) y=$((6 + j)) ;;
     3) x=$(((96 - w) / 2 + j)) y=$((96 - h - 6 + j)) ;;
   esac
-  $FF -f lavfi -i "color=c=$bg:s=96x96:d=0.04" \
-    -vf "drawbox=x=$x:y=$y:w=$w:h=$h:color=$col:t=fill" -frames:v 1 "$file"
-  echo "a $col ${names[$shape]} ${places[$pos]}|$col ${names[$shape]} ${short[$pos]}"
+  BOX="x=$x:y=$y:w=$w:h=$h:color=$col:t=fill"
+  CAPS="a $col ${names[$shape]} ${places[$pos]}|$col ${names[$shape]} ${short[$pos]}"
+}
+
+# caption_set NAME COUNT -> NAME-0.png ... and NAME.csv, with one ffmpeg run
+caption_set() {
+  local name=$1 count=$2 graph="" maps=() i
+  local csv="$OUT/captioner/$name.csv"
+  echo "path,caption" > "$csv"
+  for ((i = 0; i < count; i++)); do
+    caption_shape
+    graph="$graph color=c=$BG:s=96x96:d=0.04,drawbox=$BOX[o$i];"
+    maps+=(-map "[o$i]" -frames:v 1 "$OUT/captioner/$name-$i.png")
+    echo "$name-$i.png,${CAPS%%|*}" >> "$csv"
+    echo "$name-$i.png,${CAPS##*|}" >> "$csv"
+  done
+  $FF -filter_complex "${graph%;}" "${maps[@]}"
 }
 
 make_captioner() {
@@ -132,14 +148,7 @@ make_captioner() {
   local per=(160 24 40) sets=(train val test)
   [ "$SMALL" = 1 ] && per=(48 8 12)
   for s in 0 1 2; do
-    local csv="$OUT/captioner/${sets[$s]}.csv"
-    echo "path,caption" > "$csv"
-    for ((i = 0; i < ${per[$s]}; i++)); do
-      local name="${sets[$s]}-$i.png" caps
-      caps=$(caption_image "$OUT/captioner/$name")
-      echo "$name,${caps%%|*}" >> "$csv"
-      echo "$name,${caps##*|}" >> "$csv"
-    done
+    caption_set ${sets[$s]} ${per[$s]}
   done
 }
 
