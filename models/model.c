@@ -262,7 +262,7 @@ spm_model_fit_norm (SpmModel *m, const SpmExample *ex, size_t n)
 
 static const char *const head_names[] = { "labeler", "classifier", "captioner" };
 static const char *const core_keys[] = { "format", "head", "cell", "hidden", "layers",
-                                         "feature_dim", "labels", "vocab", NULL };
+                                         "feature_dim", "labels", "vocab", "dropout", NULL };
 
 static gboolean
 is_core_key (const char *k, SpmHeadKind head)
@@ -317,6 +317,9 @@ spm_model_save (const SpmModel *m, const char *path, GError **error)
        spm_json_strv_to_text ((const char *const *) m->names));
   if (c->head == SPM_HEAD_CLASSIFIER)
     PUT ("pool", g_strdup (c->pool == SPM_POOL_MEAN ? "mean" : "last"));
+  /* a training setting, kept so that a resumed run trains as the interrupted one did */
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  PUT ("dropout", g_strdup (g_ascii_dtostr (buf, sizeof buf, c->dropout)));
 #undef PUT
   g_autofree gpointer *keys = g_hash_table_get_keys_as_array (m->meta, NULL);
   guint n_keys = g_hash_table_size (m->meta);
@@ -461,6 +464,20 @@ config_of (const SpmSafetensors *st, const char *path, SpmModelConfig *c, char *
           return FALSE;
         }
       c->pool = strcmp (pool, "mean") == 0 ? SPM_POOL_MEAN : SPM_POOL_LAST;
+    }
+
+  const char *dropout = g_hash_table_lookup (md, "dropout");
+  if (dropout != NULL)
+    {
+      char *end;
+      double p = g_ascii_strtod (dropout, &end);
+      if (*end != '\0' || end == dropout || !(p >= 0 && p < 1))
+        {
+          g_set_error (error, SPM_ERROR, SPM_ERROR_FORMAT,
+                       "%s: metadata 'dropout' is \"%s\", expected a number in [0, 1)", path, dropout);
+          return FALSE;
+        }
+      c->dropout = (float) p;
     }
 
   const char *key = c->head == SPM_HEAD_CAPTIONER ? "vocab" : "labels";

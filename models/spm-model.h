@@ -80,7 +80,12 @@ void spm_model_init (SpmModel *m, uint64_t seed);
 void spm_model_set_names (SpmModel *m, const char *const *names);
 const SpmTensor *spm_model_tensor (const SpmModel *m, const char *name);
 
-/* Checkpoints (DESIGN §8).  save is atomic (temporary file, fsync, rename). */
+/* Checkpoints (DESIGN §8).  save is atomic (temporary file, fsync, rename).
+ * Metadata written: format, head, cell, hidden, layers, feature_dim, labels | vocab,
+ * pool (classifier), dropout, then every entry of m->meta.  load takes the shapes it
+ * needs from the tensors when the metadata leaves them out (only format, head and
+ * labels | vocab are required), checks every tensor's presence and shape, refuses
+ * unknown tensors, and puts the metadata it does not interpret into m->meta. */
 gboolean spm_model_save (const SpmModel *m, const char *path, GError **error);
 SpmModel *spm_model_load (const char *path, GError **error);
 
@@ -128,6 +133,18 @@ typedef struct {
   int n_y;
 } SpmExample;
 
+/* The trainer (DESIGN §7).  Batches: the examples, shuffled per epoch by a generator
+ * seeded with (seed, epoch) when cfg->shuffle, are taken `batch` at a time; a batch is
+ * padded to its longest sequence (masks: padding neither counts in the loss nor makes
+ * gradient) and starts from a zero state — the captioner's from h = proj.W f̂ + proj.b
+ * in every layer, c = 0.  Each batch is cut into chunks of `tbptt` steps (0 = the
+ * longest sequence, i.e. full BPTT); the state is carried into the next chunk without
+ * gradient, and every chunk with a valid target makes one update (loss = mean
+ * cross-entropy over the chunk's valid targets).  The classifier's target sits at the
+ * chunk holding the sequence's last valid step; mean pooling sums over all its chunks.
+ * Dropout (m->cfg.dropout when the trainer is made) acts between stacked layers.
+ * One chunk's activations are allocated once and reused: memory depends on tbptt x
+ * batch, not on sequence length.  With one BLAS thread, results are bit-reproducible. */
 typedef struct SpmTrainer SpmTrainer;
 SpmTrainer *spm_trainer_new (SpmModel *m, const SpmTrainConfig *cfg, GError **error);
 void spm_trainer_free (SpmTrainer *t);

@@ -34,6 +34,7 @@ struct SpmTrainer {
   float *grad;                              /* [n_trainable], mirrors m->params */
   SpmRecurrentParams g[SPM_MAX_LAYERS];     /* views into grad */
   float *g_head_W, *g_head_b, *g_embed, *g_proj_W, *g_proj_b;
+  float dropout;                            /* m->cfg.dropout when the trainer was made */
   SpmRng rng;                               /* dropout masks */
   int epochs;                               /* epochs completed */
   size_t pos;                               /* batches done in the epoch under way */
@@ -99,7 +100,7 @@ ensure_buffers (SpmTrainer *t, int Tk, int Bk, GError **error)
       t->work[l] = spm_recurrent_work_new (c->cell, t->m->layer[l].D, c->H, Tk, Bk);
       ok = ok && t->work[l] != NULL;
       t->y[l] = alloc (t, N * H, sizeof (float), &ok);
-      if (l < c->L - 1 && c->dropout > 0)
+      if (l < c->L - 1 && t->dropout > 0)
         {
           t->yd[l] = alloc (t, N * H, sizeof (float), &ok);
           t->dmask[l] = alloc (t, N * H, 1, &ok);
@@ -162,6 +163,7 @@ spm_trainer_new (SpmModel *m, const SpmTrainConfig *cfg, GError **error)
   SpmTrainer *t = g_new0 (SpmTrainer, 1);
   t->m = m;
   t->cfg = *cfg;
+  t->dropout = m->cfg.dropout;
   t->opt = spm_optim_new (cfg, m->n_trainable);
   t->grad = g_try_new0 (float, MAX (m->n_trainable, 1));
   if (t->grad == NULL)
@@ -337,9 +339,9 @@ chunk_forward (SpmTrainer *t, int B, int t0, int kc, SpmRng *rng, double *loss_s
       spm_recurrent_forward (&m->layer[l], t->work[l], kc, B, in, t->h[l], t->c[l],
                              t->valid, NULL, t->y[l], t->hT[l], t->cT[l]);
       in = t->y[l];
-      if (l < c->L - 1 && c->dropout > 0)
+      if (l < c->L - 1 && t->dropout > 0)
         {
-          spm_dropout_forward (N * H, c->dropout, rng, t->y[l], t->yd[l], t->dmask[l]);
+          spm_dropout_forward (N * H, t->dropout, rng, t->y[l], t->yd[l], t->dmask[l]);
           in = t->yd[l];
         }
     }
@@ -397,7 +399,7 @@ chunk_backward (SpmTrainer *t, int B, int kc, gboolean first)
     memset (t->dh0_sum, 0, (size_t) B * H * sizeof (float));
   for (int l = L - 1; l >= 0; l--)
     {
-      const gboolean drop = l > 0 && c->dropout > 0;
+      const gboolean drop = l > 0 && t->dropout > 0;
       const float *x = l == 0 ? t->xin : drop ? t->yd[l - 1] : t->y[l - 1];
       float *dx = l > 0 || cap ? t->dx : NULL;
       spm_recurrent_backward (&m->layer[l], &t->g[l], t->work[l], kc, B, x, t->dy,
@@ -408,7 +410,7 @@ chunk_backward (SpmTrainer *t, int B, int kc, gboolean first)
       if (l == 0)
         break;
       if (drop)
-        spm_dropout_backward (N * H, c->dropout, t->dmask[l - 1], t->dx, t->dy);
+        spm_dropout_backward (N * H, t->dropout, t->dmask[l - 1], t->dx, t->dy);
       else
         memcpy (t->dy, t->dx, (size_t) N * H * sizeof (float));
     }

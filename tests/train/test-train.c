@@ -201,7 +201,7 @@ test_resume (gconstpointer data)
   {
     g_autoptr (SpmModel) m = spm_model_load (mpath, &error);
     g_assert_no_error (error);
-    m->cfg.dropout = 0.25f;   /* a training setting, not in the checkpoint */
+    g_assert_cmpfloat (m->cfg.dropout, ==, 0.25f);   /* kept in the checkpoint */
     g_autoptr (SpmTrainer) t = spm_trainer_new (m, &cfg, &error);
     g_assert_true (spm_trainer_load_state (t, spath, &error));
     g_assert_no_error (error);
