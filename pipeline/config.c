@@ -102,8 +102,7 @@ apply_sets (SpConfig *c, const char *const *sets, GError **error)
 
 /* every key name group may hold (for "did you mean") */
 static char **
-group_key_names (SpConfig *c, const char *group, const SpHostGroup *hg,
-                 const SpStageClass *klass)
+group_key_names (SpConfig *c, const SpHostGroup *hg, const SpStageClass *klass)
 {
   g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   for (const SpHostKey *k = hg->keys; k->key.name; k++)
@@ -117,7 +116,6 @@ group_key_names (SpConfig *c, const char *group, const SpHostGroup *hg,
     for (const SpKey *k = s->keys; k && k->name; k++)
       g_ptr_array_add (names, g_strdup (k->name));
   }
-  (void) group;
   g_ptr_array_add (names, NULL);
   return (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
 }
@@ -224,7 +222,7 @@ validate_group (SpConfig *c, const char *group, GError **error)
     const SpHostKey *hk = NULL;
     const SpKey *k = sp_config_find_key (c, group, keys[i], &hk);
     if (!k) {
-      g_auto (GStrv) names = group_key_names (c, group, hg, klass);
+      g_auto (GStrv) names = group_key_names (c, hg, klass);
       g_autofree char *hint = sp_suggest_text (keys[i], (const char *const *) names);
       if (!klass && hg->kind == SP_GROUP_EXTRACTOR)
         return config_error (error, "[%s] %s: unknown key; the extractor '%s' is not installed",

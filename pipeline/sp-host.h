@@ -60,7 +60,8 @@ typedef struct SpConfig SpConfig;
 /* Loads CONFIG, applies sets ("group.key=value", NULL-terminated), loads the plugins
  * (with [pipeline] plugin-path) and validates every group and key against the host's
  * tables and the chosen stages' tables.  verb: "run", "train" or "eval" (what is
- * required differs). */
+ * required differs), or NULL (nothing beyond the tables).  Errors: SP_ERROR_CONFIG
+ * "[group] key: WHAT" or "FILE[:LINE]: WHAT", SP_ERROR_USAGE for a malformed --set. */
 SpConfig *sp_config_load (const char *path, const char *const *sets, const char *verb,
                           GError **error);
 void sp_config_free (SpConfig *c);
