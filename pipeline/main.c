@@ -57,8 +57,11 @@ main (int argc, char **argv)
     return 0;
   }
   for (const Verb *v = verbs; v->name; v++)
-    if (g_str_equal (v->name, verb))
+    if (g_str_equal (v->name, verb)) {
+      g_autofree char *prgname = g_strdup_printf ("seqpipe %s", verb);
+      g_set_prgname (prgname);    /* GOptionContext's "Usage: seqpipe VERB ..." */
       return v->run (argc - 1, argv + 1);
+    }
 
   g_autoptr (GPtrArray) names = g_ptr_array_new ();
   for (const Verb *v = verbs; v->name; v++)
