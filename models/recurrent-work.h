@@ -18,6 +18,7 @@ struct SpmRecurrentWork {
   float *tc;         /* [T_max][B_max][H]: tanh(c_t) (LSTM) */
   float *dh, *dc;    /* [B_max][H]: running state gradients in backward */
   float *zeros;      /* [H]: stands for a missing dy */
+  float *bias;       /* [G*H]: b_ih + b_hh of the last forward */
   uint8_t *valid;    /* [T_max][B_max]: the masks of the last forward (NULL -> 1 / 0) */
   uint8_t *reset;
   void *block;       /* the one allocation behind every pointer above */

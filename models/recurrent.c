@@ -1,10 +1,10 @@
 /* recurrent.c — LSTM / tanh-RNN layer over BLAS (equations in spm-layers.h).
  *
  * Forward of a chunk x [T][B][D]:
- *   gates[T*B][G*H]  = x[T*B][D] W_ih^T + (b_ih + b_hh)      one sgemm for the chunk
+ *   gates[T*B][G*H]  = x[T*B][D] W_ih^T                      one sgemm for the chunk
  *   per step t:
  *     gates[t] += h_{t-1}[B][H] W_hh^T                        one sgemm (sgemv when B = 1)
- *     h_t, c_t, y_t from gates[t]                             one fused elementwise pass
+ *     h_t, c_t, y_t from gates[t] + b_ih + b_hh               one fused elementwise pass
  * Backward:
  *   per step t (reverse):
  *     dgates[t] from dy_t, dh, dc and the stored activations  one fused elementwise pass
@@ -70,17 +70,18 @@ fast_tanh (float x)
   return 1.0f - 2.0f / (fast_exp (2.0f * x) + 1.0f);
 }
 
-/* LSTM step of one slot.  a [4H]: pre-activations in, i f g o out;
- * c_t = f c_{t-1} + i g;  tc = tanh c_t;  h_t = y_t = o tc */
+/* LSTM step of one slot.  a [4H]: pre-activations without bias in, i f g o out;
+ * bias [4H] = b_ih + b_hh;  c_t = f c_{t-1} + i g;  tc = tanh c_t;  h_t = y_t = o tc */
 SPM_VECTOR_CLONES static void
-lstm_cell_forward (int H, float *restrict a, const float *restrict cp, float *restrict cn,
-                   float *restrict tc, float *restrict hn, float *restrict y)
+lstm_cell_forward (int H, float *restrict a, const float *restrict bias, const float *restrict cp,
+                   float *restrict cn, float *restrict tc, float *restrict hn, float *restrict y)
 {
   float *ai = a, *af = a + H, *ag = a + 2 * H, *ao = a + 3 * H;
+  const float *bi = bias, *bf = bias + H, *bg = bias + 2 * H, *bo = bias + 3 * H;
   for (int j = 0; j < H; j++)
     {
-      float i = sigmoidf (ai[j]), f = sigmoidf (af[j]), g = fast_tanh (ag[j]);
-      float o = sigmoidf (ao[j]);
+      float i = sigmoidf (ai[j] + bi[j]), f = sigmoidf (af[j] + bf[j]);
+      float g = fast_tanh (ag[j] + bg[j]), o = sigmoidf (ao[j] + bo[j]);
       float c = f * cp[j] + i * g, th = fast_tanh (c), h = o * th;
       ai[j] = i; af[j] = f; ag[j] = g; ao[j] = o;
       cn[j] = c; tc[j] = th; hn[j] = h; y[j] = h;
@@ -112,13 +113,15 @@ lstm_cell_backward (int H, const float *restrict a, const float *restrict cp,
     }
 }
 
-/* RNN step of one slot: a [H] pre-activations in, h_t = tanh a out (kept in a) */
+/* RNN step of one slot: a [H] pre-activations without bias in,
+ * h_t = tanh(a + b_ih + b_hh) out (kept in a) */
 SPM_VECTOR_CLONES static void
-rnn_cell_forward (int H, float *restrict a, float *restrict hn, float *restrict y)
+rnn_cell_forward (int H, float *restrict a, const float *restrict bias, float *restrict hn,
+                  float *restrict y)
 {
   for (int j = 0; j < H; j++)
     {
-      float h = fast_tanh (a[j]);
+      float h = fast_tanh (a[j] + bias[j]);
       a[j] = h; hn[j] = h; y[j] = h;
     }
 }
@@ -182,7 +185,7 @@ spm_recurrent_work_new (SpmCell cell, int D, int H, int T_max, int B_max)
   size_t n_tc = cell == SPM_CELL_LSTM ? round_up (TB * H) : 0;
   size_t n_bh = round_up ((size_t) B_max * H);
   size_t n_cs = cell == SPM_CELL_LSTM ? n_state : 0;
-  size_t n_floats = 2 * n_gates + n_state + n_cs + n_tc + 2 * n_bh + round_up (H);
+  size_t n_floats = 2 * n_gates + n_state + n_cs + n_tc + 2 * n_bh + round_up (H) + round_up (GH);
   size_t n_bytes = (n_floats + ALIGN_FLOATS) * sizeof (float) + 2 * TB;
 
   w->block = g_malloc0 (n_bytes);
@@ -195,6 +198,7 @@ spm_recurrent_work_new (SpmCell cell, int D, int H, int T_max, int B_max)
   w->dh = f;      f += n_bh;
   w->dc = f;      f += n_bh;
   w->zeros = f;   f += round_up (H);
+  w->bias = f;    f += round_up (GH);
   w->valid = (uint8_t *) f;
   w->reset = w->valid + TB;
   return w;
@@ -265,17 +269,15 @@ spm_recurrent_forward (const SpmRecurrentParams *p, SpmRecurrentWork *w,
   const size_t BH = (size_t) B * H, BGH = (size_t) B * GH;
   spm_recurrent_work_set_masks (w, T, B, valid, reset);
 
-  /* gates = b_ih + b_hh, then += x W_ih^T over the whole chunk */
+  /* gates = x W_ih^T over the whole chunk; the biases are added by the cell pass */
   float *gates = w->gates;
   for (int j = 0; j < GH; j++)
-    gates[j] = p->b_ih[j] + p->b_hh[j];
-  for (size_t n = 1; n < (size_t) T * B; n++)
-    memcpy (gates + n * GH, gates, GH * sizeof (float));
+    w->bias[j] = p->b_ih[j] + p->b_hh[j];
   if (T * B == 1)   /* streaming: a gemm would repack W_ih for a single row */
-    cblas_sgemv (CblasRowMajor, CblasNoTrans, GH, D, 1.0f, p->W_ih, D, x, 1, 1.0f, gates, 1);
+    cblas_sgemv (CblasRowMajor, CblasNoTrans, GH, D, 1.0f, p->W_ih, D, x, 1, 0.0f, gates, 1);
   else
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, T * B, GH, D,
-                 1.0f, x, D, p->W_ih, D, 1.0f, gates, GH);
+                 1.0f, x, D, p->W_ih, D, 0.0f, gates, GH);
 
   if (h0 != NULL)
     memcpy (w->hs, h0, BH * sizeof (float));
@@ -309,10 +311,10 @@ spm_recurrent_forward (const SpmRecurrentParams *p, SpmRecurrentWork *w,
               memset (yb, 0, H * sizeof (float));
             }
           else if (lstm)
-            lstm_cell_forward (H, gt + (size_t) b * GH, cp + o, cn + o, w->tc + t * BH + o,
+            lstm_cell_forward (H, gt + (size_t) b * GH, w->bias, cp + o, cn + o, w->tc + t * BH + o,
                                    hn + o, yb);
           else
-            rnn_cell_forward (H, gt + (size_t) b * GH, hn + o, yb);
+            rnn_cell_forward (H, gt + (size_t) b * GH, w->bias, hn + o, yb);
         }
     }
   if (hT != NULL)
