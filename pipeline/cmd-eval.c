@@ -124,13 +124,17 @@ predict (SpConfig *c, const SpDataset *ds, SpPredictions *p, GError **error)
   }
   Collect col = { .ds = ds, .p = p };
   if (ds->head == SPM_HEAD_CAPTIONER) {
+    g_autofree gboolean *used = g_new0 (gboolean, ds->inputs->len + 1);
+    for (size_t e = 0; e < ds->n_ex; e++)
+      used[g_array_index (ds->rows, SpDataRow, ds->ex_row[e]).input] = TRUE;
     for (guint i = 0; i < ds->inputs->len; i++) {
       const SpDataInput *in = g_ptr_array_index (ds->inputs, i);
-      gboolean used = FALSE;
-      for (size_t e = 0; e < ds->n_ex && !used; e++)
-        used = g_array_index (ds->rows, SpDataRow, ds->ex_row[e]).input == (int) i;
       col.input = i;
-      if (used && !run_head (c, klass, in, (int) i, &col, error))
+      if (sp_interrupted ()) {
+        g_set_error (error, SP_ERROR, SP_ERROR_INTERRUPTED, "interrupted");
+        return FALSE;
+      }
+      if (used[i] && !run_head (c, klass, in, (int) i, &col, error))
         return FALSE;
     }
     return TRUE;

@@ -334,14 +334,14 @@ argmax (const float *p, int n)
   return k;
 }
 
-/* does input i have a good row (its captions are references)? */
-static gboolean
-input_used (const SpDataset *ds, guint i)
+/* used[i]: input i has a good row (its captions are references); newly allocated */
+static gboolean *
+inputs_used (const SpDataset *ds)
 {
+  gboolean *used = g_new0 (gboolean, ds->inputs->len + 1);
   for (size_t e = 0; e < ds->n_ex; e++)
-    if ((guint) g_array_index (ds->rows, SpDataRow, ds->ex_row[e]).input == i)
-      return TRUE;
-  return FALSE;
+    used[g_array_index (ds->rows, SpDataRow, ds->ex_row[e]).input] = TRUE;
+  return used;
 }
 
 void
@@ -350,9 +350,10 @@ sp_dataset_predict (const SpDataset *ds, const SpmModel *m, int beam, int max_le
 {
   if (ds->head == SPM_HEAD_CAPTIONER) {
     g_autofree int32_t *tok = g_new (int32_t, max_len + 1);
+    g_autofree gboolean *used = inputs_used (ds);
     for (guint i = 0; i < ds->inputs->len; i++) {
       SpDataInput *in = g_ptr_array_index (ds->inputs, i);
-      if (in->failed || !input_used (ds, i))
+      if (in->failed || !used[i])
         continue;
       float score;
       int n = spm_caption (m, in->pooled, beam, max_len, 0.0f, 0, tok, &score);
@@ -402,16 +403,24 @@ sp_dataset_score (const SpDataset *ds, const SpPredictions *p, int C, SpScore *o
                                 out->confusion);
   } else {
     /* per input: hypothesis tokens, references = tokens of all its good captions */
+    g_autofree GPtrArray **by_input = g_new0 (GPtrArray *, ds->inputs->len + 1);
+    for (size_t e = 0; e < ds->n_ex; e++) {
+      const SpDataRow *row = &g_array_index (ds->rows, SpDataRow, ds->ex_row[e]);
+      if (!by_input[row->input])
+        by_input[row->input] = g_ptr_array_new ();
+      g_ptr_array_add (by_input[row->input], sp_tokenize (row->caption));
+    }
     GPtrArray *hyps = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
     GPtrArray *refs = g_ptr_array_new ();
     for (guint i = 0; i < ds->inputs->len; i++) {
-      if (!p->caption[i])
+      GPtrArray *r = by_input[i];
+      if (!r)
         continue;
-      GPtrArray *r = g_ptr_array_new ();
-      for (size_t e = 0; e < ds->n_ex; e++) {
-        const SpDataRow *row = &g_array_index (ds->rows, SpDataRow, ds->ex_row[e]);
-        if ((guint) row->input == i)
-          g_ptr_array_add (r, sp_tokenize (row->caption));
+      if (!p->caption[i]) {
+        for (guint k = 0; k < r->len; k++)
+          g_strfreev (r->pdata[k]);
+        g_ptr_array_unref (r);
+        continue;
       }
       g_ptr_array_add (r, NULL);
       g_ptr_array_add (hyps, sp_tokenize (p->caption[i]));
