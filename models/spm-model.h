@@ -179,6 +179,9 @@ void spm_model_fit_norm (SpmModel *m, const SpmExample *ex, size_t n);
  * *loss = mean per valid target; the gradient is left in spm_trainer_grad (). */
 gboolean spm_trainer_loss_grad (SpmTrainer *t, const SpmExample *ex, size_t n,
                                 uint64_t dropout_seed, double *loss, GError **error);
+/* bytes of the chunk activations the trainer holds now (its own buffers; the layers'
+ * workspaces grow with them): a function of tbptt and batch, not of sequence length */
+size_t spm_trainer_activation_bytes (const SpmTrainer *t);
 /* the gradient block: n_trainable floats mirroring m->params */
 const float *spm_trainer_grad (const SpmTrainer *t);
 

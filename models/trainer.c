@@ -41,6 +41,7 @@ struct SpmTrainer {
 
   /* activations of one chunk, for up to Tk steps x Bk sequences */
   int Tk, Bk;
+  size_t bytes;                             /* allocated in bufs */
   GPtrArray *bufs;                          /* owns everything below */
   SpmRecurrentWork *work[SPM_MAX_LAYERS];
   float *xin;                  /* [Tk][Bk][Din] layer-0 input: x̂ or embeddings */
@@ -68,6 +69,7 @@ free_buffers (SpmTrainer *t)
     g_clear_pointer (&t->work[l], spm_recurrent_work_free);
   g_clear_pointer (&t->bufs, g_ptr_array_unref);
   t->Tk = t->Bk = 0;
+  t->bytes = 0;
 }
 
 static void *
@@ -78,6 +80,7 @@ alloc (SpmTrainer *t, size_t n, size_t size, gboolean *ok)
     *ok = FALSE;
   else
     g_ptr_array_add (t->bufs, p);
+  t->bytes += MAX (n, 1) * size;
   return p;
 }
 
@@ -213,6 +216,12 @@ int
 spm_trainer_epochs_done (const SpmTrainer *t)
 {
   return t->epochs;
+}
+
+size_t
+spm_trainer_activation_bytes (const SpmTrainer *t)
+{
+  return t->bytes;
 }
 
 const float *

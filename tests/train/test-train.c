@@ -126,6 +126,33 @@ test_tbptt_full (void)
   set_free (&s);
 }
 
+/* ---- TBPTT memory depends on k, not on T --------------------------------------------- */
+
+static size_t
+activation_bytes (int T, int tbptt)
+{
+  Set s = make_set (SPM_HEAD_LABELER, 2, T, 3, 3, 1);
+  g_autoptr (SpmModel) m = make_model (SPM_HEAD_LABELER, SPM_CELL_LSTM, 3, 8, 2, 3, 0.1f);
+  SpmTrainConfig cfg = { .optimizer = SPM_OPT_SGD, .lr = 0.01f, .batch = 2, .tbptt = tbptt };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpmTrainer) t = spm_trainer_new (m, &cfg, &error);
+  g_assert_true (spm_trainer_epoch (t, s.ex, s.n, NULL, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  set_free (&s);
+  return spm_trainer_activation_bytes (t);
+}
+
+static void
+test_tbptt_memory (void)
+{
+  size_t short_seq = activation_bytes (40, 8), long_seq = activation_bytes (4000, 8);
+  size_t full = activation_bytes (4000, 0);
+  g_test_message ("k = 8: %zu bytes for T = 40 and %zu for T = 4000; full BPTT: %zu",
+                  short_seq, long_seq, full);
+  g_assert_cmpuint (short_seq, ==, long_seq);
+  g_assert_cmpuint (full, >, 100 * long_seq);
+}
+
 /* ---- bit-reproducible on one thread --------------------------------------------------- */
 
 static void
@@ -311,6 +338,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/train/overfit/classifier", GINT_TO_POINTER (SPM_HEAD_CLASSIFIER), test_overfit);
   g_test_add_data_func ("/train/overfit/captioner", GINT_TO_POINTER (SPM_HEAD_CAPTIONER), test_overfit);
   g_test_add_func ("/train/tbptt/full", test_tbptt_full);
+  g_test_add_func ("/train/tbptt/memory", test_tbptt_memory);
   g_test_add_func ("/train/reproducible", test_reproducible);
   g_test_add_data_func ("/train/resume/adam", GINT_TO_POINTER (SPM_OPT_ADAM), test_resume);
   g_test_add_data_func ("/train/resume/sgd", GINT_TO_POINTER (SPM_OPT_SGD), test_resume);
