@@ -36,6 +36,7 @@ typedef struct {
    * value (t, d) at block[(d * block_n + t - block_t0) * item_size] */
   unsigned char *block;
   int64_t block_t0, block_n, block_cap;
+  int64_t pos;              /* data offset the stream is at; -1 unknown */
 } NpyDecoder;
 
 static double
@@ -134,6 +135,7 @@ npy_init (SpStage *st, GError **error)
   d->block_cap = d->time_major ? 1 : MAX (1, NPY_BLOCK_BYTES / row_bytes);
   d->block = g_malloc ((size_t) (d->block_cap * row_bytes));
   d->block_n = 0;
+  d->pos = -1;
 
   sp_stage_set_feature_dim (st, d->D);
   sp_stage_set_expected_frames (st, d->row_end - d->row);
@@ -164,17 +166,23 @@ load_value (const unsigned char *p, int item_size, gboolean big_endian)
   return (float) v;
 }
 
+/* n bytes at `offset` into the data; sequential reads skip the seek, which would
+ * drop stdio's buffer */
 static gboolean
 read_at (NpyDecoder *d, int64_t offset, void *buf, size_t n, const char *path,
          GError **error)
 {
-  if (fseeko (d->fp, d->h.data_offset + offset, SEEK_SET) != 0 || fread (buf, 1, n, d->fp) != n)
+  gboolean seek_ok = offset == d->pos
+                     || fseeko (d->fp, d->h.data_offset + offset, SEEK_SET) == 0;
+  d->pos = -1;
+  if (!seek_ok || fread (buf, 1, n, d->fp) != n)
     {
       g_set_error (error, SP_PLUGIN_ERROR, SP_PLUGIN_ERROR_FORMAT,
                    "%s: truncated data: cannot read %zu bytes at data offset %" G_GINT64_FORMAT,
                    path, n, offset);
       return FALSE;
     }
+  d->pos = offset + (int64_t) n;
   return TRUE;
 }
 
