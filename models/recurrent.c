@@ -311,8 +311,8 @@ spm_recurrent_forward (const SpmRecurrentParams *p, SpmRecurrentWork *w,
               memset (yb, 0, H * sizeof (float));
             }
           else if (lstm)
-            lstm_cell_forward (H, gt + (size_t) b * GH, w->bias, cp + o, cn + o, w->tc + t * BH + o,
-                                   hn + o, yb);
+            lstm_cell_forward (H, gt + (size_t) b * GH, w->bias, cp + o, cn + o,
+                               w->tc + t * BH + o, hn + o, yb);
           else
             rnn_cell_forward (H, gt + (size_t) b * GH, w->bias, hn + o, yb);
         }

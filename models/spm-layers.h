@@ -61,6 +61,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpmRecurrentWork, spm_recurrent_work_free)
 
 /* x [T][B][D]; h0, c0 [B][H] (NULL = zeros; c0 unused by the RNN);
  * y [T][B][H]; hT, cT [B][H] (may be NULL; cT unused by the RNN).
+ * hT may be the same buffer as h0 and cT as c0 (a state carried in place).
  * Keeps in w what backward needs.  T <= T_max, B <= B_max.
  * B = 1 uses GEMV for the recurrent term. */
 void spm_recurrent_forward (const SpmRecurrentParams *p, SpmRecurrentWork *w,
@@ -69,15 +70,18 @@ void spm_recurrent_forward (const SpmRecurrentParams *p, SpmRecurrentWork *w,
                             float *y, float *hT, float *cT);
 
 /* Backward of the last forward on w (same T, B, x, masks).
- * dy [T][B][H]; dhT, dcT [B][H] gradients arriving at the final state (NULL = 0).
+ * dy [T][B][H] (NULL = 0); dhT, dcT [B][H] gradients arriving at the final state (NULL = 0).
  * Accumulates into g (the gradient block, same layout as p; g->W_ih etc. point
- * into it); writes dx [T][B][D], dh0, dc0 [B][H] (each may be NULL). */
+ * into it; g = NULL skips parameter gradients); writes dx [T][B][D], dh0, dc0 [B][H]
+ * (each may be NULL; dh0 may be the same buffer as dhT and dc0 as dcT).
+ * w is left as forward left it, so backward may be repeated. */
 void spm_recurrent_backward (const SpmRecurrentParams *p, const SpmRecurrentParams *g,
                              SpmRecurrentWork *w, int T, int B,
                              const float *x, const float *dy, const float *dhT, const float *dcT,
                              float *dx, float *dh0, float *dc0);
 
-/* Naive references of the two above (plain loops, no BLAS), for tests. */
+/* Naive references of the two above (plain loops, no BLAS), for tests.  They keep
+ * the same things in w, so either backward may follow either forward. */
 void spm_recurrent_forward_ref (const SpmRecurrentParams *p, SpmRecurrentWork *w,
                                 int T, int B, const float *x, const float *h0, const float *c0,
                                 const uint8_t *valid, const uint8_t *reset,

@@ -151,14 +151,19 @@ test_ref (gconstpointer data)
   for (int masks = 0; masks <= 1; masks++)
     {
       Problem *pr = problem_new (shape[0], 7, shape[1], 33, 19, masks, 11 + masks);
-      Result a, b;
+      Result a, b, c;
       result_init (&a, pr);
       result_init (&b, pr);
+      result_init (&c, pr);
       run (pr, spm_recurrent_forward, spm_recurrent_backward, &a);
       run (pr, spm_recurrent_forward_ref, spm_recurrent_backward_ref, &b);
       check_results (masks ? "masked" : "unmasked", pr, &a, &b, atol, rtol);
+      /* the work holds the same things after either forward */
+      run (pr, spm_recurrent_forward, spm_recurrent_backward_ref, &c);
+      check_results (masks ? "masked, mixed" : "unmasked, mixed", pr, &c, &b, atol, rtol);
       result_clear (&a);
       result_clear (&b);
+      result_clear (&c);
       problem_free (pr);
     }
 }
