@@ -3,6 +3,7 @@
 #include "helpers.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "spm-json.h"
