@@ -238,6 +238,13 @@ validate_group (SpConfig *c, const char *group, GError **error)
     if (!v)
       return config_error (error, "[%s] %s: missing; a value is required", group, hk->key.name);
   }
+  /* a stage's key without a default must be given (a NULL string is a value) */
+  for (const SpKey *k = klass ? klass->keys : NULL; k && k->name; k++)
+    if (!k->def && k->type != SP_KEY_STRING && k->type != SP_KEY_PATH
+        && !sp_config_has (c, group, k->name)) {
+      g_autofree char *expected = sp_key_expected (k);
+      return config_error (error, "[%s] %s: missing; expected %s", group, k->name, expected);
+    }
   return TRUE;
 }
 

@@ -41,12 +41,13 @@ static void
 test_good (void)
 {
   g_autoptr (SpRegistry) r = fake_registry ();
-  const char *names[] = { "fake-dec", "fake-ext", "fake-head", "fake-sink" };
+  const char *names[] = { "fake-dec", "fake-ext", "fake-head", "fake-sink", "fake-strict" };
   const SpStageKind kinds[] = { SP_STAGE_DECODER, SP_STAGE_EXTRACTOR, SP_STAGE_HEAD,
                                 SP_STAGE_SINK };
   int n = 0;
   const SpRegistryStage *stages = sp_registry_stages (r, &n);
-  g_assert_cmpint (n, ==, 4);
+  g_assert_cmpint (n, ==, 5);
+  g_assert_cmpstr (stages[4].klass->name, ==, names[4]);
   for (int i = 0; i < 4; i++) {
     g_assert_cmpstr (stages[i].klass->name, ==, names[i]);
     g_assert_cmpstr (stages[i].plugin->version, ==, "1.2.3");
@@ -109,7 +110,7 @@ test_dir_twice (void)
   g_autoptr (SpRegistry) r = sp_registry_new_isolated (dirs);
   int n = 0;
   sp_registry_stages (r, &n);
-  g_assert_cmpint (n, ==, 4);
+  g_assert_cmpint (n, ==, 5);
   sp_registry_refusals (r, &n);
   g_assert_cmpint (n, ==, (int) G_N_ELEMENTS (refusals));
 }

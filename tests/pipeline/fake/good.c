@@ -8,7 +8,8 @@
  *   fake-ext   extractor: `dim` features, features[i] = rgb[0] + i
  *   fake-head  head: labels a, b; a per-frame record with label index % 2 and
  *              probs; at flush a per-input record with text "done"
- *   fake-sink  sink: "frame,label" lines; at flush "frames=N" into output + ".aux" */
+ *   fake-sink  sink: "frame,label" lines; at flush "frames=N" into output + ".aux"
+ *   fake-strict  the same sink with a required key `level` */
 #include <seqpipe/plugin.h>
 
 #include <stdio.h>
@@ -272,5 +273,23 @@ static const SpStageClass fake_sink = {
   .header_lines = 1, .can_combine = TRUE, .heads_mask = 0,
 };
 
+/* fake-strict: the sink with a required key (no default) */
+typedef struct {
+  Sink sink;
+  gint64 level;
+} Strict;
+
+static const SpKey strict_keys[] = {
+  { "level", SP_KEY_INT, offsetof (Strict, level), NULL, 0, 9, NULL, "required" },
+  SP_KEY_END
+};
+
+static const SpStageClass fake_strict = {
+  .name = "fake-strict", .kind = SP_STAGE_SINK, .description = "a sink with a required key",
+  .keys = strict_keys, .priv_size = sizeof (Strict),
+  .init = sink_init, .write = sink_write, .flush = sink_flush, .finalize = sink_finalize,
+  .header_lines = 1, .can_combine = TRUE, .heads_mask = 0,
+};
+
 SP_PLUGIN_DEFINE ("fake-good", "1.2.3", "stages for the host's tests", "MIT",
-                  &fake_dec, &fake_ext, &fake_head, &fake_sink);
+                  &fake_dec, &fake_ext, &fake_head, &fake_sink, &fake_strict);
