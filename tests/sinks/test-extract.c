@@ -288,6 +288,31 @@ test_no_pixels (void)
   g_error_free (error);
 }
 
+/* a frame of another size than the one before: no motion against it, and the next
+ * frame of that size compares with it */
+static void
+test_size_change (void)
+{
+  g_autoptr (SpHarness) hs = extractor_new (NULL, W, H);
+  GError *error = NULL;
+  float v[DIM];
+  extract (hs, paint_scene, 0, v, DIM);
+  for (int k = 0; k < 2; k++) {
+    SpFrame *f = sp_harness_frame (hs);     /* a smaller frame inside the pool's buffer */
+    f->width = W / 2;
+    f->height = H / 2;
+    paint_noise (f->rgb, f->width, f->height, 3 + k);
+    g_assert_true (sp_harness_process (hs, f, &error));
+    g_assert_no_error (error);
+    memcpy (v, f->features, sizeof v);
+    check_ranges (v);
+    if (k == 0)
+      g_assert_cmpfloat (block_sum (v, MOTION, 17), ==, 0);
+    else
+      g_assert_cmpfloat (v[MOTION_ALL], >, 0.1);
+  }
+}
+
 /* the default 64x64 frames must cost far less than decoding them */
 static void
 test_speed (void)
@@ -318,6 +343,7 @@ main (int argc, char **argv)
   g_test_add_func ("/extract/basic/separates", test_separates);
   g_test_add_func ("/extract/basic/golden", test_golden);
   g_test_add_func ("/extract/basic/no-pixels", test_no_pixels);
+  g_test_add_func ("/extract/basic/size-change", test_size_change);
   g_test_add_func ("/extract/basic/speed", test_speed);
   return g_test_run ();
 }
