@@ -21,44 +21,10 @@
  * Memory: the activations of one chunk (k x batch) are allocated once and reused; the
  * time loop allocates nothing, so the peak depends on k, not on the sequence length.
  */
-#include "spm-model.h"
-#include "spm-safetensors.h"
+#include "trainer-private.h"
 
 #include <math.h>
 #include <string.h>
-
-struct SpmTrainer {
-  SpmModel *m;
-  SpmTrainConfig cfg;
-  SpmOptim *opt;
-  float *grad;                              /* [n_trainable], mirrors m->params */
-  SpmRecurrentParams g[SPM_MAX_LAYERS];     /* views into grad */
-  float *g_head_W, *g_head_b, *g_embed, *g_proj_W, *g_proj_b;
-  float dropout;                            /* m->cfg.dropout when the trainer was made */
-  SpmRng rng;                               /* dropout masks */
-  int epochs;                               /* epochs completed */
-  size_t pos;                               /* batches done in the epoch under way */
-
-  /* activations of one chunk, for up to Tk steps x Bk sequences */
-  int Tk, Bk;
-  size_t bytes;                             /* allocated in bufs */
-  GPtrArray *bufs;                          /* owns everything below */
-  SpmRecurrentWork *work[SPM_MAX_LAYERS];
-  float *xin;                  /* [Tk][Bk][Din] layer-0 input: x̂ or embeddings */
-  float *y[SPM_MAX_LAYERS];    /* [Tk][Bk][H] layer outputs */
-  float *yd[SPM_MAX_LAYERS];   /* [Tk][Bk][H] y after dropout (inputs of layer l+1) */
-  uint8_t *dmask[SPM_MAX_LAYERS];
-  float *dy, *dx;              /* [Tk][Bk][max(H, Din)] gradients between layers */
-  float *logits, *dlogits;     /* [Tk][Bk][C] */
-  uint8_t *valid;              /* [Tk][Bk] */
-  int32_t *tok, *tgt;          /* [Tk][Bk] input tokens (captioner), targets */
-  float *h[SPM_MAX_LAYERS], *c[SPM_MAX_LAYERS];     /* [Bk][H] carried state */
-  float *hT[SPM_MAX_LAYERS], *cT[SPM_MAX_LAYERS];   /* [Bk][H] state after the chunk */
-  float *f, *dh0, *dh0_sum;    /* [Bk][D], [Bk][H] x2: captioner's start */
-  float *pool, *pooled, *dpooled;   /* [Bk][H] classifier */
-  int *len;                    /* [Bk] steps of each sequence in the batch */
-  const SpmExample **batch;    /* [Bk] */
-};
 
 /* ---- buffers ---------------------------------------------------------------- */
 
@@ -232,224 +198,6 @@ spm_trainer_grad (const SpmTrainer *t)
 
 /* ---- one batch ------------------------------------------------------------------- */
 
-/* steps fed to the core: T, or the n_y - 1 input tokens of a caption */
-static int
-seq_len (const SpmModel *m, const SpmExample *e)
-{
-  return m->cfg.head == SPM_HEAD_CAPTIONER ? e->n_y - 1 : e->T;
-}
-
-/* State at the start of a batch: zero, or h = proj.W f̂ + proj.b in every layer for the
- * captioner (f̂ = normalised x[0] of each example, kept for proj's gradient). */
-static void
-batch_begin (SpmTrainer *t, int B)
-{
-  const SpmModel *m = t->m;
-  const int H = m->cfg.H, D = m->cfg.D;
-  for (int b = 0; b < B; b++)
-    t->len[b] = seq_len (m, t->batch[b]);
-  for (int l = 0; l < m->cfg.L; l++)
-    {
-      memset (t->h[l], 0, (size_t) B * H * sizeof (float));
-      memset (t->c[l], 0, (size_t) B * H * sizeof (float));
-    }
-  memset (t->pool, 0, (size_t) B * H * sizeof (float));
-  if (m->cfg.head != SPM_HEAD_CAPTIONER)
-    return;
-  for (int b = 0; b < B; b++)
-    for (int d = 0; d < D; d++)
-      {
-        float x = t->batch[b]->x[d];
-        t->f[(size_t) b * D + d] = m->norm_mean ? (x - m->norm_mean[d]) / m->norm_std[d] : x;
-      }
-  spm_linear_forward (m->proj_W, m->proj_b, B, D, H, t->f, t->h[0]);
-  for (int l = 1; l < m->cfg.L; l++)
-    memcpy (t->h[l], t->h[0], (size_t) B * H * sizeof (float));
-}
-
-/* Inputs, masks and targets of the chunk [t0, t0 + kc) (time-major [kc][B]). */
-static void
-chunk_inputs (SpmTrainer *t, int B, int t0, int kc, int64_t *frames)
-{
-  const SpmModel *m = t->m;
-  const SpmModelConfig *c = &m->cfg;
-  const int D = c->D;
-  for (int s = 0; s < kc; s++)
-    for (int b = 0; b < B; b++)
-      {
-        const SpmExample *e = t->batch[b];
-        const size_t r = (size_t) s * B + b;
-        const int tt = t0 + s;
-        const gboolean v = tt < t->len[b];
-        t->valid[r] = v;
-        *frames += v;
-        if (c->head == SPM_HEAD_CAPTIONER)
-          {
-            t->tok[r] = v ? e->y[tt] : SPM_TOK_NULL;
-            t->tgt[r] = v ? e->y[tt + 1] : -1;
-            continue;
-          }
-        float *xr = t->xin + r * D;
-        for (int d = 0; d < D && v; d++)
-          {
-            float x = e->x[(size_t) tt * D + d];
-            xr[d] = m->norm_mean ? (x - m->norm_mean[d]) / m->norm_std[d] : x;
-          }
-        if (!v)
-          memset (xr, 0, D * sizeof (float));
-        t->tgt[r] = c->head == SPM_HEAD_LABELER && v ? e->y[tt] : -1;
-      }
-  if (c->head == SPM_HEAD_CAPTIONER)
-    spm_embedding_forward (m->embed, c->C, c->E, kc * B, t->tok, t->xin);
-}
-
-/* Classifier: accumulates Σ_t h_top over the chunk's valid steps; for each sequence
- * whose last step is in the chunk, pooled[b] = h_top[last] or Σ / T_b and its target is
- * y[0]; the others get no target (row of zeros). */
-static void
-classifier_pool (SpmTrainer *t, int B, int t0, int kc)
-{
-  const SpmModelConfig *c = &t->m->cfg;
-  const int H = c->H;
-  const float *top = t->y[c->L - 1];
-  if (c->pool == SPM_POOL_MEAN)
-    for (int s = 0; s < kc; s++)
-      for (int b = 0; b < B; b++)
-        if (t->valid[(size_t) s * B + b])
-          for (int j = 0; j < H; j++)
-            t->pool[(size_t) b * H + j] += top[((size_t) s * B + b) * H + j];
-  if (c->pool == SPM_POOL_LAST)
-    spm_last_valid_forward (kc, B, H, top, t->valid, t->pooled);
-  for (int b = 0; b < B; b++)
-    {
-      const int last = t->len[b] - 1;
-      const gboolean ends = last >= t0 && last < t0 + kc;
-      float *p = t->pooled + (size_t) b * H;
-      t->tgt[b] = ends ? t->batch[b]->y[0] : -1;
-      if (ends && c->pool == SPM_POOL_MEAN)
-        for (int j = 0; j < H; j++)
-          p[j] = t->pool[(size_t) b * H + j] / (float) t->len[b];
-      else if (!ends)
-        memset (p, 0, H * sizeof (float));
-    }
-}
-
-/* Forward of the chunk; returns the number of valid targets and sets *loss_sum
- * (Σ -log p over them) and dlogits = (softmax - onehot) / n_valid. */
-static int
-chunk_forward (SpmTrainer *t, int B, int t0, int kc, SpmRng *rng, double *loss_sum)
-{
-  const SpmModel *m = t->m;
-  const SpmModelConfig *c = &m->cfg;
-  const int H = c->H, N = kc * B;
-  const float *in = t->xin;
-  for (int l = 0; l < c->L; l++)
-    {
-      spm_recurrent_forward (&m->layer[l], t->work[l], kc, B, in, t->h[l], t->c[l],
-                             t->valid, NULL, t->y[l], t->hT[l], t->cT[l]);
-      in = t->y[l];
-      if (l < c->L - 1 && t->dropout > 0)
-        {
-          spm_dropout_forward (N * H, t->dropout, rng, t->y[l], t->yd[l], t->dmask[l]);
-          in = t->yd[l];
-        }
-    }
-  const float *top = t->y[c->L - 1];
-  int rows = N;
-  const float *feat = top;
-  if (c->head == SPM_HEAD_CLASSIFIER)
-    {
-      classifier_pool (t, B, t0, kc);
-      rows = B;
-      feat = t->pooled;
-    }
-  int n_valid = 0;
-  for (int r = 0; r < rows; r++)
-    n_valid += t->tgt[r] >= 0;
-  *loss_sum = 0;
-  if (n_valid == 0)
-    return 0;
-  spm_linear_forward (m->head_W, m->head_b, rows, H, c->C, feat, t->logits);
-  *loss_sum = spm_softmax_xent (t->logits, rows, c->C, t->tgt, 1.0f / n_valid,
-                                t->dlogits, NULL);
-  return n_valid;
-}
-
-/* Backward of the chunk into t->grad (zeroed first), from dlogits. */
-static void
-chunk_backward (SpmTrainer *t, int B, int kc, gboolean first)
-{
-  const SpmModel *m = t->m;
-  const SpmModelConfig *c = &m->cfg;
-  const int H = c->H, N = kc * B, L = c->L;
-  const gboolean cap = c->head == SPM_HEAD_CAPTIONER;
-  memset (t->grad, 0, m->n_trainable * sizeof (float));
-
-  if (c->head == SPM_HEAD_CLASSIFIER)
-    {
-      spm_linear_backward (m->head_W, B, H, c->C, t->pooled, t->dlogits,
-                           t->g_head_W, t->g_head_b, t->dpooled);
-      memset (t->dy, 0, (size_t) N * H * sizeof (float));
-      if (c->pool == SPM_POOL_LAST)
-        spm_last_valid_backward (kc, B, H, t->valid, t->dpooled, t->dy);
-      else
-        for (int s = 0; s < kc; s++)
-          for (int b = 0; b < B; b++)
-            if (t->valid[(size_t) s * B + b])
-              for (int j = 0; j < H; j++)
-                t->dy[((size_t) s * B + b) * H + j] += t->dpooled[(size_t) b * H + j] / (float) t->len[b];
-    }
-  else
-    spm_linear_backward (m->head_W, N, H, c->C, t->y[L - 1], t->dlogits,
-                         t->g_head_W, t->g_head_b, t->dy);
-
-  const gboolean need_dh0 = cap && first;
-  if (need_dh0)
-    memset (t->dh0_sum, 0, (size_t) B * H * sizeof (float));
-  for (int l = L - 1; l >= 0; l--)
-    {
-      const gboolean drop = l > 0 && t->dropout > 0;
-      const float *x = l == 0 ? t->xin : drop ? t->yd[l - 1] : t->y[l - 1];
-      float *dx = l > 0 || cap ? t->dx : NULL;
-      spm_recurrent_backward (&m->layer[l], &t->g[l], t->work[l], kc, B, x, t->dy,
-                              NULL, NULL, dx, need_dh0 ? t->dh0 : NULL, NULL);
-      if (need_dh0)
-        for (int i = 0; i < B * H; i++)
-          t->dh0_sum[i] += t->dh0[i];
-      if (l == 0)
-        break;
-      if (drop)
-        spm_dropout_backward (N * H, t->dropout, t->dmask[l - 1], t->dx, t->dy);
-      else
-        memcpy (t->dy, t->dx, (size_t) N * H * sizeof (float));
-    }
-  if (cap)
-    {
-      for (int r = 0; r < N; r++)
-        if (!t->valid[r])
-          memset (t->dx + (size_t) r * c->E, 0, c->E * sizeof (float));
-      spm_embedding_backward (c->C, c->E, N, t->tok, t->dx, t->g_embed);
-      if (need_dh0)
-        spm_linear_backward (m->proj_W, B, c->D, H, t->f, t->dh0_sum,
-                             t->g_proj_W, t->g_proj_b, NULL);
-    }
-}
-
-/* the state after the chunk becomes the state carried into the next one */
-static void
-carry_state (SpmTrainer *t)
-{
-  for (int l = 0; l < t->m->cfg.L; l++)
-    {
-      float *p = t->h[l];
-      t->h[l] = t->hT[l];
-      t->hT[l] = p;
-      p = t->c[l];
-      t->c[l] = t->cT[l];
-      t->cT[l] = p;
-    }
-}
-
 /* Clip, guard and step.  Leaves the parameters untouched on NaN/Inf. */
 static gboolean
 update (SpmTrainer *t, double loss, GError **error)
@@ -490,7 +238,7 @@ typedef struct {
 static gboolean
 run_batch (SpmTrainer *t, int B, Run *run, GError **error)
 {
-  batch_begin (t, B);
+  spm_chunk_begin (t, B);
   int T = 0;
   for (int b = 0; b < B; b++)
     T = MAX (T, t->len[b]);
@@ -498,11 +246,11 @@ run_batch (SpmTrainer *t, int B, Run *run, GError **error)
     {
       const int kc = MIN (run->k, T - t0);
       double loss_sum;
-      chunk_inputs (t, B, t0, kc, &run->frames);
-      int n_valid = chunk_forward (t, B, t0, kc, run->rng, &loss_sum);
+      spm_chunk_inputs (t, B, t0, kc, &run->frames);
+      int n_valid = spm_chunk_forward (t, B, t0, kc, run->rng, &loss_sum);
       if (n_valid > 0)
         {
-          chunk_backward (t, B, kc, t0 == 0);
+          spm_chunk_backward (t, B, kc, t0 == 0);
           if (run->apply && !update (t, loss_sum / n_valid, error))
             return FALSE;
           run->loss_sum += loss_sum;
@@ -512,7 +260,7 @@ run_batch (SpmTrainer *t, int B, Run *run, GError **error)
                            run->user_data))
             run->stop = TRUE;
         }
-      carry_state (t);
+      spm_chunk_carry (t);
     }
   return TRUE;
 }
@@ -552,7 +300,7 @@ check_examples (const SpmModel *m, const SpmExample *ex, size_t n, int *T_max, G
                          i, e->y[j], j, lo, c->C - 1);
             return FALSE;
           }
-      *T_max = MAX (*T_max, seq_len (m, e));
+      *T_max = MAX (*T_max, spm_chunk_seq_len (m, e));
     }
   return TRUE;
 }
@@ -646,117 +394,3 @@ spm_trainer_loss_grad (SpmTrainer *t, const SpmExample *ex, size_t n,
   return TRUE;
 }
 
-/* ---- optimizer state for --resume ------------------------------------------------ */
-/* A safetensors file: tensor optim.m [n_trainable] (SGD momentum buffer / Adam exp_avg),
- * optim.v (Adam exp_avg_sq); metadata format = seqpipe-train-1, optimizer, step, epoch
- * (epochs completed), batch_pos (batches done in the epoch under way), batch and seed
- * (which fix the batches), rng (the dropout generator, four hex words). */
-
-gboolean
-spm_trainer_save_state (const SpmTrainer *t, const char *path, GError **error)
-{
-  const gboolean adam = t->cfg.optimizer == SPM_OPT_ADAM;
-  const int64_t n = (int64_t) t->m->n_trainable;
-  SpmStWrite w[2] = {
-    { .name = "optim.m", .data = spm_optim_moment (t->opt, 0), .ndim = 1, .shape = { n } },
-    { .name = "optim.v", .data = spm_optim_moment (t->opt, 1), .ndim = 1, .shape = { n } },
-  };
-  g_autofree char *step = g_strdup_printf ("%" G_GINT64_FORMAT, spm_optim_steps (t->opt));
-  g_autofree char *epoch = g_strdup_printf ("%d", t->epochs);
-  g_autofree char *pos = g_strdup_printf ("%zu", t->pos);
-  g_autofree char *batch = g_strdup_printf ("%d", t->cfg.batch);
-  g_autofree char *seed = g_strdup_printf ("%" G_GUINT64_FORMAT, t->cfg.seed);
-  g_autofree char *rng = g_strdup_printf ("%016" G_GINT64_MODIFIER "x,%016" G_GINT64_MODIFIER
-                                          "x,%016" G_GINT64_MODIFIER "x,%016" G_GINT64_MODIFIER "x",
-                                          t->rng.s[0], t->rng.s[1], t->rng.s[2], t->rng.s[3]);
-  const char *meta[] = { "format", "seqpipe-train-1", "optimizer", adam ? "adam" : "sgd",
-                         "step", step, "epoch", epoch, "batch_pos", pos, "batch", batch,
-                         "seed", seed, "rng", rng, NULL };
-  return spm_safetensors_write (path, w, adam ? 2 : 1, meta, error);
-}
-
-static gboolean
-state_u64 (GHashTable *md, const char *path, const char *key, guint64 *out, GError **error)
-{
-  const char *s = md != NULL ? g_hash_table_lookup (md, key) : NULL;
-  if (s == NULL || !g_ascii_string_to_unsigned (s, 10, 0, G_MAXINT64, out, NULL))
-    {
-      g_set_error (error, SPM_ERROR, SPM_ERROR_FORMAT,
-                   "%s: metadata '%s' is %s, expected a non-negative integer", path, key,
-                   s != NULL ? s : "missing");
-      return FALSE;
-    }
-  return TRUE;
-}
-
-gboolean
-spm_trainer_load_state (SpmTrainer *t, const char *path, GError **error)
-{
-  g_autoptr (SpmSafetensors) st = spm_safetensors_read (path, error);
-  if (st == NULL)
-    return FALSE;
-  GHashTable *md = st->metadata;
-  const char *format = md ? g_hash_table_lookup (md, "format") : NULL;
-  const char *opt = md ? g_hash_table_lookup (md, "optimizer") : NULL;
-  const gboolean adam = t->cfg.optimizer == SPM_OPT_ADAM;
-  if (format == NULL || strcmp (format, "seqpipe-train-1") != 0)
-    {
-      g_set_error (error, SPM_ERROR, SPM_ERROR_FORMAT,
-                   "%s: not a seqpipe training state (metadata 'format')", path);
-      return FALSE;
-    }
-  if (opt == NULL || strcmp (opt, adam ? "adam" : "sgd") != 0)
-    {
-      g_set_error (error, SPM_ERROR, SPM_ERROR_MISMATCH,
-                   "%s: the state is of optimizer %s, [train] optimizer is %s", path,
-                   opt ? opt : "(none)", adam ? "adam" : "sgd");
-      return FALSE;
-    }
-  guint64 step, epoch, pos, batch, seed;
-  if (!state_u64 (md, path, "step", &step, error) || !state_u64 (md, path, "epoch", &epoch, error)
-      || !state_u64 (md, path, "batch_pos", &pos, error)
-      || !state_u64 (md, path, "batch", &batch, error)
-      || !state_u64 (md, path, "seed", &seed, error))
-    return FALSE;
-  if (batch != (guint64) t->cfg.batch || seed != t->cfg.seed || epoch > G_MAXINT)
-    {
-      g_set_error (error, SPM_ERROR, SPM_ERROR_MISMATCH,
-                   "%s: the state was made with [train] batch = %" G_GUINT64_FORMAT
-                   " and seed = %" G_GUINT64_FORMAT "; resuming needs the same values", path,
-                   batch, seed);
-      return FALSE;
-    }
-  const char *rng = g_hash_table_lookup (md, "rng");
-  g_auto (GStrv) words = rng ? g_strsplit (rng, ",", -1) : NULL;
-  SpmRng r;
-  for (int i = 0; i < 4; i++)
-    if (words == NULL || g_strv_length (words) != 4
-        || !g_ascii_string_to_unsigned (words[i], 16, 0, G_MAXUINT64, &r.s[i], NULL))
-      {
-        g_set_error (error, SPM_ERROR, SPM_ERROR_FORMAT,
-                     "%s: metadata 'rng' is not four hexadecimal words", path);
-        return FALSE;
-      }
-  for (int i = 0; i < (adam ? 2 : 1); i++)
-    {
-      const char *name = i == 0 ? "optim.m" : "optim.v";
-      const SpmStTensor *s = spm_safetensors_get (st, name);
-      if (s == NULL || s->ndim != 1 || s->shape[0] != (int64_t) t->m->n_trainable)
-        {
-          g_set_error (error, SPM_ERROR, SPM_ERROR_MISMATCH,
-                       "%s: tensor '%s' is %s, expected %zu floats (the model's trainable "
-                       "parameters)", path, name, s ? "of another size" : "missing",
-                       t->m->n_trainable);
-          return FALSE;
-        }
-    }
-  for (int i = 0; i < (adam ? 2 : 1); i++)
-    memcpy (spm_optim_moment (t->opt, i),
-            spm_safetensors_get (st, i == 0 ? "optim.m" : "optim.v")->data,
-            t->m->n_trainable * sizeof (float));
-  spm_optim_set_steps (t->opt, (int64_t) step);
-  t->epochs = (int) epoch;
-  t->pos = pos;
-  t->rng = r;
-  return TRUE;
-}

@@ -1,0 +1,119 @@
+/* train-state.c — the optimizer state file for --resume.
+ *
+ * A safetensors file: tensor optim.m [n_trainable] (SGD momentum buffer / Adam exp_avg),
+ * optim.v (Adam exp_avg_sq); metadata format = seqpipe-train-1, optimizer, step, epoch
+ * (epochs completed), batch_pos (batches done in the epoch under way), batch and seed
+ * (which fix the batches), rng (the dropout generator, four hex words). */
+#include "trainer-private.h"
+#include "spm-safetensors.h"
+
+#include <string.h>
+
+gboolean
+spm_trainer_save_state (const SpmTrainer *t, const char *path, GError **error)
+{
+  const gboolean adam = t->cfg.optimizer == SPM_OPT_ADAM;
+  const int64_t n = (int64_t) t->m->n_trainable;
+  SpmStWrite w[2] = {
+    { .name = "optim.m", .data = spm_optim_moment (t->opt, 0), .ndim = 1, .shape = { n } },
+    { .name = "optim.v", .data = spm_optim_moment (t->opt, 1), .ndim = 1, .shape = { n } },
+  };
+  g_autofree char *step = g_strdup_printf ("%" G_GINT64_FORMAT, spm_optim_steps (t->opt));
+  g_autofree char *epoch = g_strdup_printf ("%d", t->epochs);
+  g_autofree char *pos = g_strdup_printf ("%zu", t->pos);
+  g_autofree char *batch = g_strdup_printf ("%d", t->cfg.batch);
+  g_autofree char *seed = g_strdup_printf ("%" G_GUINT64_FORMAT, t->cfg.seed);
+  g_autofree char *rng = g_strdup_printf ("%016" G_GINT64_MODIFIER "x,%016" G_GINT64_MODIFIER
+                                          "x,%016" G_GINT64_MODIFIER "x,%016" G_GINT64_MODIFIER "x",
+                                          t->rng.s[0], t->rng.s[1], t->rng.s[2], t->rng.s[3]);
+  const char *meta[] = { "format", "seqpipe-train-1", "optimizer", adam ? "adam" : "sgd",
+                         "step", step, "epoch", epoch, "batch_pos", pos, "batch", batch,
+                         "seed", seed, "rng", rng, NULL };
+  return spm_safetensors_write (path, w, adam ? 2 : 1, meta, error);
+}
+
+static gboolean
+state_u64 (GHashTable *md, const char *path, const char *key, guint64 *out, GError **error)
+{
+  const char *s = md != NULL ? g_hash_table_lookup (md, key) : NULL;
+  if (s == NULL || !g_ascii_string_to_unsigned (s, 10, 0, G_MAXINT64, out, NULL))
+    {
+      g_set_error (error, SPM_ERROR, SPM_ERROR_FORMAT,
+                   "%s: metadata '%s' is %s, expected a non-negative integer", path, key,
+                   s != NULL ? s : "missing");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+spm_trainer_load_state (SpmTrainer *t, const char *path, GError **error)
+{
+  g_autoptr (SpmSafetensors) st = spm_safetensors_read (path, error);
+  if (st == NULL)
+    return FALSE;
+  GHashTable *md = st->metadata;
+  const char *format = md ? g_hash_table_lookup (md, "format") : NULL;
+  const char *opt = md ? g_hash_table_lookup (md, "optimizer") : NULL;
+  const gboolean adam = t->cfg.optimizer == SPM_OPT_ADAM;
+  if (format == NULL || strcmp (format, "seqpipe-train-1") != 0)
+    {
+      g_set_error (error, SPM_ERROR, SPM_ERROR_FORMAT,
+                   "%s: not a seqpipe training state (metadata 'format')", path);
+      return FALSE;
+    }
+  if (opt == NULL || strcmp (opt, adam ? "adam" : "sgd") != 0)
+    {
+      g_set_error (error, SPM_ERROR, SPM_ERROR_MISMATCH,
+                   "%s: the state is of optimizer %s, [train] optimizer is %s", path,
+                   opt ? opt : "(none)", adam ? "adam" : "sgd");
+      return FALSE;
+    }
+  guint64 step, epoch, pos, batch, seed;
+  if (!state_u64 (md, path, "step", &step, error) || !state_u64 (md, path, "epoch", &epoch, error)
+      || !state_u64 (md, path, "batch_pos", &pos, error)
+      || !state_u64 (md, path, "batch", &batch, error)
+      || !state_u64 (md, path, "seed", &seed, error))
+    return FALSE;
+  if (batch != (guint64) t->cfg.batch || seed != t->cfg.seed || epoch > G_MAXINT)
+    {
+      g_set_error (error, SPM_ERROR, SPM_ERROR_MISMATCH,
+                   "%s: the state was made with [train] batch = %" G_GUINT64_FORMAT
+                   " and seed = %" G_GUINT64_FORMAT "; resuming needs the same values", path,
+                   batch, seed);
+      return FALSE;
+    }
+  const char *rng = g_hash_table_lookup (md, "rng");
+  g_auto (GStrv) words = rng ? g_strsplit (rng, ",", -1) : NULL;
+  SpmRng r;
+  for (int i = 0; i < 4; i++)
+    if (words == NULL || g_strv_length (words) != 4
+        || !g_ascii_string_to_unsigned (words[i], 16, 0, G_MAXUINT64, &r.s[i], NULL))
+      {
+        g_set_error (error, SPM_ERROR, SPM_ERROR_FORMAT,
+                     "%s: metadata 'rng' is not four hexadecimal words", path);
+        return FALSE;
+      }
+  for (int i = 0; i < (adam ? 2 : 1); i++)
+    {
+      const char *name = i == 0 ? "optim.m" : "optim.v";
+      const SpmStTensor *s = spm_safetensors_get (st, name);
+      if (s == NULL || s->ndim != 1 || s->shape[0] != (int64_t) t->m->n_trainable)
+        {
+          g_set_error (error, SPM_ERROR, SPM_ERROR_MISMATCH,
+                       "%s: tensor '%s' is %s, expected %zu floats (the model's trainable "
+                       "parameters)", path, name, s ? "of another size" : "missing",
+                       t->m->n_trainable);
+          return FALSE;
+        }
+    }
+  for (int i = 0; i < (adam ? 2 : 1); i++)
+    memcpy (spm_optim_moment (t->opt, i),
+            spm_safetensors_get (st, i == 0 ? "optim.m" : "optim.v")->data,
+            t->m->n_trainable * sizeof (float));
+  spm_optim_set_steps (t->opt, (int64_t) step);
+  t->epochs = (int) epoch;
+  t->pos = pos;
+  t->rng = r;
+  return TRUE;
+}
