@@ -7,27 +7,52 @@
 #include <stdio.h>
 #include <string.h>
 
+/* a key table as aligned columns: KEY TYPE DEFAULT RANGE HELP */
+typedef struct {
+  GPtrArray *cells;      /* 5 strings per row */
+} Table;
+
 static void
-print_row (const char *name, const char *type, const char *def, const char *range,
+table_add (Table *t, const char *name, const char *type, const char *def, const char *range,
            const char *help)
 {
-  printf ("  %-14s %-7s %-15s %-16s %s\n", name, type, def, range, help ? help : "");
+  const char *row[] = { name, type, def, range, help ? help : "" };
+  for (int i = 0; i < 5; i++)
+    g_ptr_array_add (t->cells, g_strdup (row[i]));
 }
 
 static void
-print_header (void)
+table_print (Table *t)
 {
-  print_row ("KEY", "TYPE", "DEFAULT", "RANGE", "HELP");
+  size_t width[4] = { 0 };
+  for (guint i = 0; i < t->cells->len; i++)
+    if (i % 5 < 4)
+      width[i % 5] = MAX (width[i % 5], strlen (t->cells->pdata[i]));
+  for (guint i = 0; i < t->cells->len; i += 5)
+    printf ("  %-*s  %-*s  %-*s  %-*s  %s\n", (int) width[0], (char *) t->cells->pdata[i],
+            (int) width[1], (char *) t->cells->pdata[i + 1], (int) width[2],
+            (char *) t->cells->pdata[i + 2], (int) width[3], (char *) t->cells->pdata[i + 3],
+            (char *) t->cells->pdata[i + 4]);
+  g_ptr_array_unref (t->cells);
+}
+
+static Table
+table_new (void)
+{
+  Table t = { g_ptr_array_new_with_free_func (g_free) };
+  table_add (&t, "KEY", "TYPE", "DEFAULT", "RANGE", "HELP");
+  return t;
 }
 
 static void
 print_keys (const SpKey *keys)
 {
-  print_header ();
+  Table t = table_new ();
   for (const SpKey *k = keys; k && k->name; k++) {
     g_autofree char *range = sp_key_range_text (k);
-    print_row (k->name, sp_key_type_name (k->type), k->def ? k->def : "-", range, k->help);
+    table_add (&t, k->name, sp_key_type_name (k->type), k->def ? k->def : "-", range, k->help);
   }
+  table_print (&t);
 }
 
 static const char *
@@ -77,15 +102,16 @@ static void
 print_group (const SpHostGroup *g)
 {
   printf ("[%s]: %s\n\n", g->kind == SP_GROUP_SINK ? "sink:NAME" : g->name, g->help);
-  print_header ();
+  Table t = table_new ();
   for (const SpHostKey *hk = g->keys; hk->key.name; hk++) {
     g_autofree char *range = sp_host_key_range_text (hk);
     const char *type = (hk->flags & SP_HKEY_LIST) ? "list"
                      : (hk->flags & SP_HKEY_PATH) ? "path" : sp_key_type_name (hk->key.type);
     const char *def = hk->key.def ? hk->key.def : (hk->flags & SP_HKEY_REQUIRED) ? "(required)"
                                                                                  : "-";
-    print_row (hk->key.name, type, def, range, hk->key.help);
+    table_add (&t, hk->key.name, type, def, range, hk->key.help);
   }
+  table_print (&t);
 }
 
 int

@@ -52,20 +52,20 @@ has out "fake-head      head       1.2.3"
 expect 0 "inspect a stage" -- "$SEQPIPE" inspect -p "$SP_FAKE_PLUGIN_DIR" fake-dec
 has out "fake-dec: decoder (fake-good 1.2.3, $SP_FAKE_PLUGIN_DIR/good.so)"
 has out "extensions: fake"
-has out "  frames         int     5               [0, 1000]        frames to make"
-has out "  mode           choice  fast            fast, slow, exact a choice"
-has out "  label-file     path    -                                a path"
+has out "  frames      int     5        [0, 1000]          frames to make"
+has out "  mode        choice  fast     fast, slow, exact  a choice"
+has out "  label-file  path    -                           a path"
 expect 0 "inspect a sink" -- "$SEQPIPE" inspect -p "$SP_FAKE_PLUGIN_DIR" fake-sink
 has out "keys in [sink:NAME]"
 expect 0 "inspect kind:name" -- "$SEQPIPE" inspect -p "$SP_FAKE_PLUGIN_DIR" sink:fake-sink
 has out "fake-sink: sink (fake-good 1.2.3"
 expect 1 "inspect kind:name of another kind" -- "$SEQPIPE" inspect -p "$SP_FAKE_PLUGIN_DIR" head:fake-sink
 expect 0 "inspect a host group" -- "$SEQPIPE" inspect decoder
-has out "  fps            double  0               [0, 1000]"
+has out "  fps      double  0        [0, 1000]"
 expect 0 "inspect train" -- "$SEQPIPE" inspect train
-has out "  lr             double  0.001           (0, 10]"
+has out "  lr            double  0.001           (0, 10]"
 expect 0 "inspect sink" -- "$SEQPIPE" inspect sink
-has out "  path           string  (required)"
+has out "  path    string  (required)"
 expect 1 "inspect unknown" -- "$SEQPIPE" inspect -p "$SP_FAKE_PLUGIN_DIR" fake-dex
 has err "seqpipe: fake-dex: no stage or config group of that name; did you mean 'fake-dec'?"
 expect 1 "inspect without a name" -- "$SEQPIPE" inspect
