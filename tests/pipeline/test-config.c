@@ -294,6 +294,42 @@ test_feature_settings (void)
   g_assert_cmpstr (d4, ==, "{\"fps\":0.1,\"height\":64,\"width\":64}");
 }
 
+/* the getters and sp_stage_new from the run engine's worker threads at once */
+static gpointer
+getter_thread (gpointer data)
+{
+  SpConfig *c = data;
+  const SpStageClass *k = sp_registry_find (sp_config_registry (c), "fake-dec", SP_STAGE_DECODER);
+  for (int i = 0; i < 300; i++) {
+    g_assert_cmpstr (sp_config_string (c, "model", "cell"), ==, "rnn");
+    g_assert_cmpstr (sp_config_head (c), ==, "fake-head");
+    g_assert_cmpint (sp_config_int (c, "decoder", "frames"), ==, 7);
+    g_autofree char *p = sp_config_path (c, "train", "cache-dir");
+    g_assert_cmpstr (p, ==, ".seqpipe-cache");
+    g_autoptr (GError) error = NULL;
+    g_autoptr (SpStage) st = sp_stage_new (c, k, "decoder", NULL, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (sp_stage_head_name (st), ==, "fake-head");
+  }
+  return NULL;
+}
+
+static void
+test_threads (void)
+{
+  g_autofree char *path = write_config ("threads.ini", "[model]\ncell = rnn\n"
+                                        "[head]\nplugin = fake-head\n"
+                                        "[decoder]\nplugin = fake-dec\nframes = 7\n");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpConfig) c = sp_config_load (path, NULL, NULL, &error);
+  g_assert_no_error (error);
+  GThread *threads[4];
+  for (int i = 0; i < 4; i++)
+    threads[i] = g_thread_new ("getter", getter_thread, c);
+  for (int i = 0; i < 4; i++)
+    g_thread_join (threads[i]);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -307,6 +343,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/paths", test_paths);
   g_test_add_func ("/config/sinks", test_sinks);
   g_test_add_func ("/config/feature-settings", test_feature_settings);
+  g_test_add_func ("/config/threads", test_threads);
   int rc = g_test_run ();
   g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", tmp_dir);
   if (system (cmd) != 0)
