@@ -70,8 +70,9 @@ expected_frames (const FfDecoder *d, const SpInputInfo *input, double fps)
     return (int64_t) ceil ((hi - lo) * fps);
   if (!window && s->nb_frames > 0)
     return s->nb_frames;
-  if (s->avg_frame_rate.num > 0 && s->avg_frame_rate.den > 0)
-    return (int64_t) ceil ((hi - lo) * av_q2d (s->avg_frame_rate));
+  AVRational rate = av_guess_frame_rate (d->in.fmt, (AVStream *) s, NULL);
+  if (rate.num > 0 && rate.den > 0)
+    return (int64_t) ceil ((hi - lo) * av_q2d (rate));
   return -1;
 }
 
@@ -118,7 +119,7 @@ frame_ticks (FfDecoder *d, const AVFrame *f)
   if (ts == AV_NOPTS_VALUE && d->last_ticks != AV_NOPTS_VALUE)
     {
       int64_t step = f->pkt_duration;
-      AVRational rate = d->in.stream->avg_frame_rate;
+      AVRational rate = av_guess_frame_rate (d->in.fmt, d->in.stream, NULL);
       if (step <= 0 && rate.num > 0 && rate.den > 0)
         step = av_rescale_q (1, av_inv_q (rate), d->in.stream->time_base);
       ts = d->last_ticks + (step > 0 ? step : 1);

@@ -200,11 +200,13 @@ dt_decode (const char *plugin, const char *path, const DtParams *prm, DtRun *out
   out->frames = g_array_new (FALSE, TRUE, sizeof (DtFrame));
   g_array_set_clear_func (out->frames, frame_clear);
   out->broken = 0;
+  out->expected = -1;
 
   g_autoptr (SpHarness) h = sp_harness_new (dir, plugin, prm->keys, &in, &dec, error);
   if (h == NULL || !sp_harness_init (h, error))
     return FALSE;
   int dim = sp_harness_stage (h)->feature_dim;
+  out->expected = sp_stage_expected_frames (sp_harness_stage (h));
   for (;;)
     {
       SpFrame *f = sp_harness_frame (h);

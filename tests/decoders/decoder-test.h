@@ -39,6 +39,7 @@ typedef struct {
 typedef struct {
   GArray *frames;           /* DtFrame */
   int broken;
+  int64_t expected;         /* what the decoder announced at init; -1 unknown */
 } DtRun;
 
 typedef struct {

@@ -139,6 +139,9 @@ test_codec (gconstpointer data)
   decode_ok (file, &prm, &r);
   g_assert_cmpint (r.broken, ==, 0);
   assert_matches_probe (&r, &p);
+  /* announced from the container's duration and rate: close to the truth */
+  g_assert_cmpint (r.expected, >=, 49);
+  g_assert_cmpint (r.expected, <=, 51);
   assert_samples (file, &p, 7);
   assert_samples (file, &p, 2.5);
   dt_run_clear (&r);
@@ -153,6 +156,7 @@ test_sampling_every_fifth (void)
   DtParams prm = DT_PARAMS (5, 16, 16);
   decode_ok (file, &prm, &r);
   g_assert_cmpuint (r.frames->len, ==, 10);
+  g_assert_cmpint (r.expected, ==, 10);
   for (guint i = 0; i < r.frames->len; i++)
     {
       const DtFrame *f = &g_array_index (r.frames, DtFrame, i);
@@ -265,6 +269,24 @@ test_damaged (void)
   dt_probe_clear (&p);
 }
 
+/* cut at 60 %: every frame before the cut, no error */
+static void
+test_truncated (void)
+{
+  g_autofree char *file = media ("truncated.mkv");
+  DtProbe p;
+  DtRun r = { 0 };
+  DtParams prm = DT_PARAMS (0, 32, 24);
+
+  dt_probe (file, &p);
+  g_assert_cmpint (p.n_frames, >, 10);
+  g_assert_cmpint (p.n_frames, <, 50);
+  decode_ok (file, &prm, &r);
+  assert_matches_probe (&r, &p);
+  dt_run_clear (&r);
+  dt_probe_clear (&p);
+}
+
 static void
 test_size_change (void)
 {
@@ -317,6 +339,7 @@ test_window (void)
   prm.end = 1.2;
   decode_ok (file, &prm, &win);
   g_assert_cmpuint (win.frames->len, ==, 5);
+  g_assert_cmpint (win.expected, ==, 5);
   g_assert_cmpint (g_array_index (win.frames, DtFrame, 0).index, ==, 25);
   dt_run_clear (&win);
   dt_run_clear (&all);
@@ -434,6 +457,12 @@ make_media (void)
   g_autofree char *damaged = media ("damaged.avi");
   damage_mjpeg (damaged);
 
+  g_autofree char *gop_src = media ("gop.mkv"), *cut = media ("truncated.mkv");
+  g_autofree char *gop_data = NULL;
+  gsize gop_len = 0;
+  g_assert_true (g_file_get_contents (gop_src, &gop_data, &gop_len, NULL));
+  g_assert_true (g_file_set_contents (cut, gop_data, gop_len * 6 / 10, NULL));
+
   g_autofree char *p1 = media ("part1.ts"), *p2 = media ("part2.ts"), *ch = media ("change.ts");
   concat_files (p1, p2, ch);
 
@@ -469,6 +498,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ffmpeg/no-duration", test_no_duration);
   g_test_add_func ("/ffmpeg/no-keyframe-start", test_no_keyframe_start);
   g_test_add_func ("/ffmpeg/damaged", test_damaged);
+  g_test_add_func ("/ffmpeg/truncated", test_truncated);
   g_test_add_func ("/ffmpeg/size-change", test_size_change);
   g_test_add_func ("/ffmpeg/window", test_window);
   g_test_add_func ("/ffmpeg/threads", test_threads);
