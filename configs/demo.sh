@@ -10,7 +10,7 @@ tests/install-deps.sh
 ninja -C build
 seqpipe=build/pipeline/seqpipe
 
-[ -f demo/labeler/heldout.mp4 ] || configs/make-demo-data.sh demo
+[ -f demo/labeler/heldout.mp4 ] || PARTS=labeler configs/make-demo-data.sh demo
 "$seqpipe" train configs/labeler.ini
 "$seqpipe" eval configs/labeler.ini --metrics-out out/labeler/metrics.json
 "$seqpipe" run configs/labeler.ini --set pipeline.manifest= \
