@@ -4,6 +4,7 @@
 #include "sp-keys.h"
 
 #include <gmodule.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -96,6 +97,11 @@ check_class (const SpStageClass *k)
                             missing, sp_stage_kind_name (k->kind));
   if (k->header_lines < 0)
     return g_strdup_printf ("stage '%s': header_lines %d is negative", k->name, k->header_lines);
+  const unsigned all_heads = SP_HEADS_LABELER | SP_HEADS_CLASSIFIER | SP_HEADS_CAPTIONER
+                             | SP_HEADS_NONE;
+  if (k->heads_mask & ~all_heads)
+    return g_strdup_printf ("stage '%s': heads_mask 0x%x has unknown bits", k->name,
+                            k->heads_mask);
   g_auto (GStrv) reserved = reserved_keys (k->kind);
   g_autoptr (GError) error = NULL;
   if (!sp_key_table_check (k->keys, k->priv_size, (const char *const *) reserved, &error))
@@ -241,8 +247,11 @@ running_from_build_tree (void)
   g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
   if (!exe)
     return FALSE;
-  g_autofree char *root = g_canonicalize_filename (SP_BUILD_ROOT, NULL);
-  g_autofree char *prefix = g_strconcat (root, "/", NULL);
+  char *real = realpath (SP_BUILD_ROOT, NULL);   /* /proc/self/exe has links resolved */
+  if (!real)
+    return FALSE;
+  g_autofree char *prefix = g_strconcat (real, "/", NULL);
+  free (real);
   return g_str_has_prefix (exe, prefix);
 #else
   return FALSE;
