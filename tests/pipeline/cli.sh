@@ -36,6 +36,20 @@ has err "seqpipe: plugin: unknown command; did you mean 'plugins'?"
 expect 0 "plugins --help" -- "$SEQPIPE" plugins --help
 expect 0 "inspect --help" -- "$SEQPIPE" inspect --help
 
+# the build tree's plugins are found only by a binary that lives in the build tree
+if ls "$SP_BUILD_ROOT"/plugins/*/*.so >/dev/null 2>&1; then
+  expect 0 "plugins from the build tree" -- "$SEQPIPE" plugins
+  has out "$SP_BUILD_ROOT/plugins/"
+  mkdir -p "$tmp/bin"
+  cp "$SEQPIPE" "$tmp/bin/seqpipe"
+  expect 0 "plugins from a copy outside the build tree" -- "$tmp/bin/seqpipe" plugins
+  if grep -qF "$SP_BUILD_ROOT/plugins/" "$tmp/out"; then
+    not_ok "a binary outside the build tree loads the build tree's plugins"
+  else
+    ok "a binary outside the build tree ignores the build tree's plugins"
+  fi
+fi
+
 SEQPIPE_PLUGIN_PATH="$SP_FAKE_PLUGIN_DIR"
 export SEQPIPE_PLUGIN_PATH
 expect 0 "plugins" -- "$SEQPIPE" plugins
