@@ -290,23 +290,27 @@ e2e_ffmpeg (E2e *t, const char *lavfi, const char *args, const char *name)
 }
 
 static char *media_dir;
+static GHashTable *made;      /* name -> path */
+static char *listing;         /* `seqpipe plugins` */
 
 static void
 media_dir_remove (void)
 {
   if (g_getenv ("SEQPIPE_E2E_KEEP") == NULL)
     remove_tree (media_dir);
+  g_clear_pointer (&media_dir, g_free);
+  g_clear_pointer (&made, g_hash_table_unref);
+  g_clear_pointer (&listing, g_free);
 }
 
 const char *
 e2e_media (const char *lavfi, const char *args, const char *name)
 {
-  static GHashTable *made;
   char *path;
 
   if (made == NULL)
     {
-      made = g_hash_table_new (g_str_hash, g_str_equal);
+      made = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
       media_dir = g_dir_make_tmp ("seqpipe-e2e-media-XXXXXX", NULL);
       g_assert_nonnull (media_dir);
       atexit (media_dir_remove);
@@ -334,11 +338,12 @@ e2e_media (const char *lavfi, const char *args, const char *name)
 gboolean
 e2e_have_stage (const char *name, const char *kind)
 {
-  static char *listing;
   g_autofree char *pattern = NULL;
 
   if (listing == NULL)
     {
+      if (made == NULL)
+        e2e_media ("nullsrc", "-frames:v 1", "null.png");   /* sets up the cleanup */
       const char *argv[] = { seqpipe_bin (), "plugins", NULL };
       g_auto (GStrv) env = run_env ();
 

@@ -265,15 +265,14 @@ outputs_with_jobs (const char *jobs)
     {
       g_autofree char *n1 = g_strdup_printf ("out/%s.npy", names[i]);
       g_autofree char *n2 = g_strdup_printf ("out/%s.npy.frames.csv", names[i]);
-      g_autofree char *npy = NULL, *csv = NULL;
+      g_autofree char *npy = NULL, *csv = NULL, *sum = NULL;
       gsize len = 0;
       g_autofree char *p = e2e_path (t, n1);
 
       g_assert_true (g_file_get_contents (p, &npy, &len, NULL));
       csv = e2e_read (t, n2);
-      g_string_append_printf (all, "%s %s\n%s", n1,
-                              g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) npy,
-                                                           len), csv);
+      sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) npy, len);
+      g_string_append_printf (all, "%s %s\n%s", n1, sum, csv);
     }
   return g_string_free (all, FALSE);
 }
