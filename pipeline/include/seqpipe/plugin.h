@@ -191,8 +191,12 @@ typedef struct {
    * sinks: not used (see write). */
   gboolean (*process) (SpStage *st, SpFrame *frame, GError **error);
 
-  /* sinks: one record (per frame for the labeler and for runs without a head — then
-   * only record->frame is set and label = -1 — or per input for classifier/captioner). */
+  /* sinks: one record.  Per-frame records (record->frame set) come for every frame:
+   * the head's record when it emitted one for that frame during its process() call,
+   * otherwise one from the host with label = -1 (runs without a head, classifier and
+   * captioner runs, and frames a labeler holds back to smooth its segments — their
+   * labelled record, with a copy of the frame, follows later).  Per-input records
+   * (frame NULL) are those classifier and captioner emit in flush(). */
   gboolean (*write) (SpStage *st, const SpRecord *record, GError **error);
 
   /* end of the input: heads emit their per-input records; sinks complete the file.
