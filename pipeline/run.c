@@ -291,7 +291,12 @@ on_emit (SpStage *head, const SpRecord *record, void *user_data, GError **error)
 {
   InputCtx *x = user_data;
 
-  (void) head;
+  if (x->sinks == NULL)
+    {
+      g_set_error (error, SP_ERROR, SP_ERROR_PLUGIN, "the %s head emitted a record before "
+                   "its input started", sp_stage_host (head)->klass->name);
+      return FALSE;
+    }
   if (record->frame != NULL)
     {
       x->emitted = TRUE;
