@@ -41,7 +41,7 @@ sp_smooth_push (SpSmooth *s, int label, double time, SpSmoothRelease release, vo
   s->run_len++;
   if (s->run_label == s->committed)
     return release_all (s, s->committed, release, user, error);
-  if (time - s->run_t0 + s->dt >= s->min_seg) {
+  if (time - s->run_t0 + s->dt >= s->min_seg - 1e-6) {   /* 1 us: times are sums of steps */
     /* the run is long enough: a new segment (held short runs at the start join it) */
     s->committed = s->run_label;
     return release_all (s, s->committed, release, user, error);
