@@ -26,6 +26,7 @@ SpmRunner *
 spm_runner_new (const SpmModel *m)
 {
   const SpmModelConfig *c = &m->cfg;
+  g_return_val_if_fail (c->head != SPM_HEAD_CAPTIONER, NULL);   /* spm_caption's job */
   SpmRunner *r = g_new0 (SpmRunner, 1);
   r->m = m;
   for (int l = 0; l < c->L; l++)

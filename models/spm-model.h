@@ -90,7 +90,8 @@ gboolean spm_model_save (const SpmModel *m, const char *path, GError **error);
 SpmModel *spm_model_load (const char *path, GError **error);
 
 /* ---- inference -------------------------------------------------------------- */
-/* A streaming runner: B = 1, one step per call, constant memory; state carried. */
+/* A streaming runner of a labeler or classifier (a captioner uses spm_caption):
+ * B = 1, one step per call, constant memory; state carried until reset. */
 typedef struct SpmRunner SpmRunner;
 SpmRunner *spm_runner_new (const SpmModel *m);
 void spm_runner_free (SpmRunner *r);
