@@ -361,18 +361,30 @@ train_config (SpConfig *c, SpmTrainConfig *t)
   };
 }
 
-/* a checkpoint to continue from must have the model this config asks for */
+/* a checkpoint to continue from must have the model this config asks for; the error
+ * lists what differs */
 static gboolean
 same_shape (const SpmModelConfig *a, const SpmModelConfig *b, const char *path, GError **error)
 {
-  if (a->head == b->head && a->cell == b->cell && a->D == b->D && a->H == b->H && a->L == b->L
-      && a->C == b->C && (a->head != SPM_HEAD_CLASSIFIER || a->pool == b->pool))
+  static const char *const heads[] = { "labeler", "classifier", "captioner" };
+  static const char *const cells[] = { "lstm", "rnn" };
+  g_autoptr (GString) d = g_string_new (NULL);
+#define DIFF(cond, ...) \
+  if (cond) { g_string_append (d, d->len ? ", " : ""); g_string_append_printf (d, __VA_ARGS__); }
+  DIFF (a->head != b->head, "head %s (config %s)", heads[a->head], heads[b->head]);
+  DIFF (a->cell != b->cell, "cell %s ([model] cell %s)", cells[a->cell], cells[b->cell]);
+  DIFF (a->D != b->D, "feature size %d (the data's %d)", a->D, b->D);
+  DIFF (a->H != b->H, "hidden %d ([model] hidden %d)", a->H, b->H);
+  DIFF (a->L != b->L, "layers %d ([model] layers %d)", a->L, b->L);
+  DIFF (a->C != b->C, "%d %s (the data's %d)", a->C,
+        a->head == SPM_HEAD_CAPTIONER ? "words" : "labels", b->C);
+  DIFF (a->head == SPM_HEAD_CLASSIFIER && a->pool != b->pool, "pool %s ([head] pool %s)",
+        a->pool == SPM_POOL_MEAN ? "mean" : "last", b->pool == SPM_POOL_MEAN ? "mean" : "last");
+#undef DIFF
+  if (d->len == 0)
     return TRUE;
-  g_set_error (error, SP_ERROR, SP_ERROR_CONFIG,
-               "%s: its model (head %d, cell %d, D %d, hidden %d, layers %d, classes %d) is not "
-               "the one [model] and [head] ask for (head %d, cell %d, D %d, hidden %d, layers %d, "
-               "classes %d)", path, a->head, a->cell, a->D, a->H, a->L, a->C, b->head, b->cell,
-               b->D, b->H, b->L, b->C);
+  g_set_error (error, SP_ERROR, SP_ERROR_CONFIG, "%s: not the model this config trains: %s",
+               path, d->str);
   return FALSE;
 }
 

@@ -135,6 +135,33 @@ test_settings (void)
   expect ((const char *[]) { "train", "-q", ini, NULL }, 0, NULL);
   expect ((const char *[]) { "eval", "-q", ini, "--set", "decoder.fps=5", NULL }, 1,
           "[decoder] fps (checkpoint 10, config 5)");
+  /* [train] init: weights of a checkpoint of the same model, else a clear refusal */
+  expect ((const char *[]) { "train", "-q", ini, "--set", "train.init=out/set/model.safetensors",
+                             "--set", "model.checkpoint=out/set/init.safetensors", NULL }, 0, NULL);
+  expect ((const char *[]) { "train", "-q", ini, "--set", "train.init=out/set/model.safetensors",
+                             "--set", "model.hidden=32", "--set",
+                             "model.checkpoint=out/set/h32.safetensors", NULL }, 1,
+          "hidden 24 ([model] hidden 32)");
+  g_assert_false (ht_exists ("out/set/h32.safetensors"));
+}
+
+/* a captioner row without words */
+static void
+test_captions (void)
+{
+  ht_demo ("captioner");
+  g_free (ht_write ("demo/captioner/empty.csv",
+                    "path,caption\ntrain-0.png,a red square\ntrain-1.png,\" !? \"\n"));
+  g_autofree char *ini = ht_write ("empty.ini",
+      "[pipeline]\noutput-dir = out/empty\non-error = stop\n[decoder]\nwidth = 32\nheight = 32\n"
+      "[model]\nhidden = 8\ncheckpoint = out/empty/model.safetensors\n"
+      "[head]\nplugin = captioner\n[train]\nmanifest = demo/captioner/empty.csv\nepochs = 1\n"
+      "cache-dir = cache\n");
+  expect ((const char *[]) { "train", "-q", ini, NULL }, 1, "empty.csv:3: empty caption");
+  g_assert_true (dir_empty ("out/empty"));
+  expect ((const char *[]) { "train", "-q", ini, "--set", "pipeline.on-error=skip", NULL }, 2,
+          "empty.csv:3: empty caption");
+  g_assert_true (ht_exists ("out/empty/model.safetensors"));
 }
 
 void
@@ -144,4 +171,5 @@ add_bad_tests (void)
   g_test_add_func ("/heads/bad/label-files", test_label_files);
   g_test_add_func ("/heads/bad/checkpoints", test_checkpoints);
   g_test_add_func ("/heads/bad/feature-settings", test_settings);
+  g_test_add_func ("/heads/bad/captions", test_captions);
 }
