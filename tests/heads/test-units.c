@@ -273,6 +273,69 @@ test_label_files (void)
   g_rmdir (dir);
 }
 
+/* ---- the feature cache ---------------------------------------------------------------- */
+
+static SpConfig *
+npy_config (const char *dir, const char *extra)
+{
+  g_autofree char *text = g_strdup_printf ("[pipeline]\ninputs = f.npy\n[decoder]\nplugin = npy\n%s",
+                                           extra);
+  g_autofree char *path = g_build_filename (dir, "c.ini", NULL);
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  GError *e = NULL;
+  SpConfig *c = sp_config_load (path, NULL, "run", &e);
+  g_assert_no_error (e);
+  return c;
+}
+
+/* a second read comes from the cache; a changed file or setting extracts again */
+static void
+test_cache (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("sp-cache-XXXXXX", NULL);
+  g_autofree char *src = g_build_filename (g_getenv ("SEQPIPE_HEADS_FIXTURES"), "features.npy",
+                                           NULL);
+  g_autofree char *npy = g_build_filename (dir, "f.npy", NULL);
+  g_autofree char *cache = g_build_filename (dir, "cache", NULL);
+  g_autofree char *data = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (src, &data, &len, NULL));
+  g_assert_true (g_file_set_contents (npy, data, (gssize) len, NULL));
+  g_autoptr (SpConfig) c = npy_config (dir, "");
+  SpInputInfo in = { npy, "f.npy", "f", 0, 0, -1 };
+  SpFeatures a, b;
+  gboolean hit = TRUE;
+  GError *e = NULL;
+  g_assert_true (sp_cache_features (c, cache, &in, &a, &hit, &e));
+  g_assert_no_error (e);
+  g_assert_false (hit);
+  g_assert_cmpint (a.T, ==, 37);
+  g_assert_cmpint (a.D, ==, 6);
+  g_assert_true (sp_cache_features (c, cache, &in, &b, &hit, &e));
+  g_assert_true (hit);
+  g_assert_cmpint (b.T, ==, a.T);
+  g_assert_cmpmem (b.x, sizeof (float) * a.T * a.D, a.x, sizeof (float) * a.T * a.D);
+  g_assert_cmpmem (b.index, sizeof (int64_t) * a.T, a.index, sizeof (int64_t) * a.T);
+  g_assert_cmpmem (b.time, sizeof (double) * a.T, a.time, sizeof (double) * a.T);
+  sp_features_clear (&b);
+  /* another setting of the decoder */
+  g_autoptr (SpConfig) c2 = npy_config (dir, "transpose = false\nwidth = 32\n");
+  g_autofree char *k1 = sp_cache_key (c, &in, NULL);
+  g_autofree char *k2 = sp_cache_key (c2, &in, NULL);
+  g_assert_cmpstr (k1, !=, k2);
+  /* the same file rewritten (another modification time) */
+  g_usleep (20000);
+  g_assert_true (g_file_set_contents (npy, data, (gssize) len, NULL));
+  g_autofree char *k3 = sp_cache_key (c, &in, NULL);
+  g_assert_cmpstr (k1, !=, k3);
+  g_assert_true (sp_cache_features (c, cache, &in, &b, &hit, &e));
+  g_assert_false (hit);
+  sp_features_clear (&b);
+  sp_features_clear (&a);
+  const char *const rm[] = { "/bin/rm", "-rf", dir, NULL };
+  g_spawn_sync (NULL, (char **) rm, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, NULL, NULL);
+}
+
 /* ---- tokeniser and vocabulary -------------------------------------------------------- */
 
 static void
@@ -306,5 +369,6 @@ main (int argc, char **argv)
   g_test_add_func ("/heads/harness/refusals", test_harness_refusals);
   g_test_add_func ("/heads/labels/files", test_label_files);
   g_test_add_func ("/heads/vocab/build-encode", test_vocab);
+  g_test_add_func ("/heads/cache/hit-and-invalidate", test_cache);
   return g_test_run ();
 }
