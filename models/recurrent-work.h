@@ -24,7 +24,7 @@ struct SpmRecurrentWork {
   void *block;       /* the one allocation behind every pointer above */
 };
 
-/* Stores the masks of a forward in w (NULL = all valid / no reset). */
+/* Stores the masks of a forward in w as 0/1 (NULL = all valid / no reset). */
 void spm_recurrent_work_set_masks (SpmRecurrentWork *w, int T, int B,
                                    const uint8_t *valid, const uint8_t *reset);
 

@@ -220,14 +220,11 @@ spm_recurrent_work_set_masks (SpmRecurrentWork *w, int T, int B,
   size_t TB = (size_t) T * B;
   w->T = T;
   w->B = B;
-  if (valid != NULL)
-    memcpy (w->valid, valid, TB);
-  else
-    memset (w->valid, 1, TB);
-  if (reset != NULL)
-    memcpy (w->reset, reset, TB);
-  else
-    memset (w->reset, 0, TB);
+  for (size_t i = 0; i < TB; i++)   /* stored as 0/1, whatever non-zero value came */
+    {
+      w->valid[i] = valid == NULL || valid[i] != 0;
+      w->reset[i] = reset != NULL && reset[i] != 0;
+    }
 }
 
 /* rows [B][H] of a and (LSTM) c where reset[b]: zeroed */
@@ -298,7 +295,8 @@ spm_recurrent_forward (const SpmRecurrentParams *p, SpmRecurrentWork *w,
       float *gt = gates + t * BGH;
       const uint8_t *vt = w->valid + (size_t) t * B;
       zero_reset_rows (B, H, w->reset + (size_t) t * B, hp, cp);
-      gemm_rows (B, GH, H, hp, p->W_hh, TRUE, gt);
+      if (memchr (vt, 1, B) != NULL)   /* a step of padding only needs no product */
+        gemm_rows (B, GH, H, hp, p->W_hh, TRUE, gt);
       for (int b = 0; b < B; b++)
         {
           size_t o = (size_t) b * H;
@@ -366,7 +364,8 @@ spm_recurrent_backward (const SpmRecurrentParams *p, const SpmRecurrentParams *g
             rnn_cell_backward (H, gt + (size_t) b * GH, dyb, dh + o, dgt + (size_t) b * GH);
         }
       /* dh (the valid rows were zeroed by the cell) += dgates[t] W_hh */
-      gemm_rows (B, H, GH, dgt, p->W_hh, FALSE, dh);
+      if (memchr (vt, 1, B) != NULL)
+        gemm_rows (B, H, GH, dgt, p->W_hh, FALSE, dh);
       zero_reset_rows (B, H, w->reset + (size_t) t * B, dh, lstm ? dc : NULL);
     }
   if (dh0 != NULL)

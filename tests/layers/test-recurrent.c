@@ -27,14 +27,15 @@ typedef struct {
 } Result;
 
 /* masks: slot b has length T - b % 3; slot b % 4 == 3 also has a gap at t = 1;
- * even slots start a new sequence at T/2, slots b % 3 == 2 reset at t = 0 */
+ * even slots start a new sequence at T/2, slots b % 3 == 2 reset at t = 0;
+ * "valid" is written as 1 or 7 (any non-zero value means valid) */
 static void
 make_masks (int T, int B, uint8_t *valid, uint8_t *reset)
 {
   for (int t = 0; t < T; t++)
     for (int b = 0; b < B; b++)
       {
-        valid[t * B + b] = t < T - b % 3 && !(b % 4 == 3 && t == 1);
+        valid[t * B + b] = t < T - b % 3 && !(b % 4 == 3 && t == 1) ? 1 + 6 * (t % 2) : 0;
         reset[t * B + b] = (b % 2 == 0 && t == T / 2) || (b % 3 == 2 && t == 0);
       }
   if (B == 1)

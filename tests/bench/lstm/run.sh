@@ -37,6 +37,10 @@ for th in 1 2; do
 done
 
 echo "LSTM T=64 B=32 D=H=512 float32, median of $reps, clock ${CLOCK:-wall}, OpenBLAS core ${core:-?}"
+if [ "${core:-}" = Prescott ] && grep -qw avx2 /proc/cpuinfo 2>/dev/null; then
+  echo "note: OpenBLAS did not recognise this CPU and uses its SSE3 kernels; try"
+  echo "      OPENBLAS_CORETYPE=Haswell (AVX2) or SkylakeX (AVX-512) for both sides"
+fi
 awk -v torch=$have_torch '
   FNR == 1 { src = FILENAME; sub(/.*\//, "", src) }
   { v[src, $1] = $2 }
