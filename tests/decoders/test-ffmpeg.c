@@ -26,6 +26,8 @@ static const Clip codec_clips[] = {
   { "mjpeg.avi", SRC "-c:v mjpeg -q:v 5" },
   { "ffv1.mkv", SRC "-c:v ffv1 -pix_fmt yuv420p" },
   { "theora.ogv", SRC "-c:v libtheora -q:v 5 -g 12" },
+  { "anim.gif", SRC "-c:v gif" },
+  { "raw.y4m", SRC "-pix_fmt yuv420p" },
 };
 
 static const Clip other_clips[] = {
