@@ -146,6 +146,47 @@ test_minimal (void)
   g_unlink (path);
 }
 
+static void
+test_minimal_captioner (void)
+{
+  g_autoptr (SpmModel) m = random_model (SPM_HEAD_CAPTIONER, SPM_CELL_LSTM, 6, 5, 2, 9, TRUE, 4);
+  g_autofree char *path = tmp_path ("minimal-cap.safetensors");
+  g_autofree char *vocab = spm_json_strv_to_text ((const char *const *) m->names);
+  const char *meta[] = { "format", "seqpipe-1", "head", "captioner", "vocab", vocab, NULL };
+  write_variant (m, path, NULL, NULL, NULL, meta);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpmModel) l = spm_model_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (l->cfg.cell, ==, SPM_CELL_LSTM);
+  g_assert_cmpint (l->cfg.H, ==, 5);
+  g_assert_cmpint (l->cfg.L, ==, 2);
+  g_assert_cmpint (l->cfg.D, ==, 6);
+  g_assert_cmpint (l->cfg.E, ==, 5);
+  g_assert_cmpint (l->cfg.C, ==, 9);
+  g_assert_true (l->cfg.has_norm);
+  g_assert_cmpmem (l->params, l->n_params * sizeof (float), m->params, m->n_params * sizeof (float));
+  g_unlink (path);
+}
+
+/* saving where nothing can be written fails with an error and leaves no file */
+static void
+test_save_fails (void)
+{
+  g_autoptr (SpmModel) m = random_model (SPM_HEAD_LABELER, SPM_CELL_LSTM, 3, 4, 1, 2, FALSE, 1);
+  g_autofree char *path = tmp_path ("missing-dir/x.safetensors");
+  g_autoptr (GError) error = NULL;
+  g_assert_false (spm_model_save (m, path, &error));
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  g_clear_error (&error);
+  /* names that do not match the outputs cannot make a loadable checkpoint */
+  spm_model_set_names (m, (const char *const[]) { "only-one", NULL });
+  g_autofree char *p2 = tmp_path ("names.safetensors");
+  g_assert_false (spm_model_save (m, p2, &error));
+  g_assert_error (error, SPM_ERROR, SPM_ERROR_MISMATCH);
+}
+
 /* ---- malformed checkpoints ------------------------------------------------------------ */
 
 typedef struct {
@@ -184,6 +225,30 @@ test_rejected (gconstpointer data)
       g_printerr ("message \"%s\" does not name \"%s\"\n", error->message, b->says);
       g_test_fail ();
     }
+  g_unlink (path);
+}
+
+/* every proper prefix of a valid checkpoint is refused with an error, never a crash */
+static void
+test_every_truncation (void)
+{
+  g_autoptr (SpmModel) m = random_model (SPM_HEAD_CAPTIONER, SPM_CELL_RNN, 3, 4, 1, 6, TRUE, 9);
+  g_autofree char *path = tmp_path ("whole.safetensors");
+  g_autofree char *cut = tmp_path ("cut.safetensors");
+  g_autoptr (GError) error = NULL;
+  g_assert_true (spm_model_save (m, path, &error));
+  g_autofree char *bytes = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (path, &bytes, &len, NULL));
+  for (gsize n = 0; n < len; n++)
+    {
+      g_assert_true (g_file_set_contents (cut, bytes, n, NULL));
+      g_autoptr (SpmModel) l = spm_model_load (cut, &error);
+      if (l != NULL || error == NULL)
+        g_error ("a checkpoint cut to %zu of %zu bytes was accepted", n, len);
+      g_clear_error (&error);
+    }
+  g_unlink (cut);
   g_unlink (path);
 }
 
@@ -267,6 +332,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/train/checkpoint/round-trip/classifier", GINT_TO_POINTER (SPM_HEAD_CLASSIFIER), test_round_trip);
   g_test_add_data_func ("/train/checkpoint/round-trip/captioner", GINT_TO_POINTER (SPM_HEAD_CAPTIONER), test_round_trip);
   g_test_add_func ("/train/checkpoint/minimal", test_minimal);
+  g_test_add_func ("/train/checkpoint/minimal-captioner", test_minimal_captioner);
+  g_test_add_func ("/train/checkpoint/save-fails", test_save_fails);
   static const Bad bad[] = {
     { "wrong-shape", .reshape = "lstm.weight_hh_l1", .says = "'lstm.weight_hh_l1' has shape [4, 16]" },
     { "missing-tensor", .skip = "lstm.bias_hh_l1", .says = "'lstm.bias_hh_l1' is missing" },
@@ -281,6 +348,7 @@ main (int argc, char **argv)
       g_autofree char *p = g_strdup_printf ("/train/checkpoint/rejected/%s", bad[i].name);
       g_test_add_data_func (p, &bad[i], test_rejected);
     }
+  g_test_add_func ("/train/checkpoint/rejected/every-truncation", test_every_truncation);
   for (size_t i = 0; i < G_N_ELEMENTS (written); i++)
     {
       g_autofree char *p = g_strdup_printf ("/train/checkpoint/seqpipe-written/%s", written[i].name);
