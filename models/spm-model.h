@@ -153,9 +153,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpmTrainer, spm_trainer_free)
 
 /* Called after every update with the update's number (1-based, over all epochs), its
  * loss (mean per valid target of the chunk) and the valid input steps consumed so far in
- * this epoch.  Return FALSE to stop the epoch early (interruption): the trainer finishes
- * the batch in hand (its remaining chunks) and returns, so the state saved afterwards is
- * at a batch boundary and a resumed run continues with the next batch. */
+ * this epoch.  Return FALSE to stop the epoch early (interruption): the trainer returns
+ * right after that update, keeping the position and the state carried inside the batch,
+ * so spm_trainer_save_state then spm_trainer_load_state and spm_trainer_epoch continue
+ * exactly where it stopped (a resumed run reaches the same weights as one never
+ * stopped). */
 typedef gboolean (*SpmTrainCallback) (int64_t step, double loss, int64_t frames, void *user_data);
 
 /* One pass over ex (shuffled per epoch with the seed when cfg->shuffle).  Returns

@@ -3,7 +3,9 @@
  * A safetensors file: tensor optim.m [n_trainable] (SGD momentum buffer / Adam exp_avg),
  * optim.v (Adam exp_avg_sq); metadata format = seqpipe-train-1, optimizer, step, epoch
  * (epochs completed), batch_pos (batches done in the epoch under way), batch and seed
- * (which fix the batches), rng (the dropout generator, four hex words). */
+ * (which fix the batches), rng (the dropout generator, four hex words).  A run stopped
+ * inside a batch adds chunk_pos (the step its next chunk starts at), carry_batch (B)
+ * and the tensor carry [(2L + 1) B H]: (h, c) of every layer and the pool sums. */
 #include "trainer-private.h"
 #include "spm-safetensors.h"
 
@@ -14,7 +16,7 @@ spm_trainer_save_state (const SpmTrainer *t, const char *path, GError **error)
 {
   const gboolean adam = t->cfg.optimizer == SPM_OPT_ADAM;
   const int64_t n = (int64_t) t->m->n_trainable;
-  SpmStWrite w[2] = {
+  SpmStWrite w[3] = {
     { .name = "optim.m", .data = spm_optim_moment (t->opt, 0), .ndim = 1, .shape = { n } },
     { .name = "optim.v", .data = spm_optim_moment (t->opt, 1), .ndim = 1, .shape = { n } },
   };
@@ -26,10 +28,17 @@ spm_trainer_save_state (const SpmTrainer *t, const char *path, GError **error)
   g_autofree char *rng = g_strdup_printf ("%016" G_GINT64_MODIFIER "x,%016" G_GINT64_MODIFIER
                                           "x,%016" G_GINT64_MODIFIER "x,%016" G_GINT64_MODIFIER "x",
                                           t->rng.s[0], t->rng.s[1], t->rng.s[2], t->rng.s[3]);
+  g_autofree char *chunk = g_strdup_printf ("%d", t->chunk_pos);
+  g_autofree char *carry_b = g_strdup_printf ("%d", t->carry_B);
   const char *meta[] = { "format", "seqpipe-train-1", "optimizer", adam ? "adam" : "sgd",
                          "step", step, "epoch", epoch, "batch_pos", pos, "batch", batch,
-                         "seed", seed, "rng", rng, NULL };
-  return spm_safetensors_write (path, w, adam ? 2 : 1, meta, error);
+                         "seed", seed, "rng", rng, "chunk_pos", chunk, "carry_batch", carry_b,
+                         NULL };
+  int nw = adam ? 2 : 1;
+  if (t->chunk_pos > 0)
+    w[nw++] = (SpmStWrite) { .name = "carry", .data = t->carry, .ndim = 1,
+                             .shape = { (int64_t) (2 * t->m->cfg.L + 1) * t->carry_B * t->m->cfg.H } };
+  return spm_safetensors_write (path, w, nw, meta, error);
 }
 
 static gboolean
@@ -111,6 +120,27 @@ spm_trainer_load_state (SpmTrainer *t, const char *path, GError **error)
     memcpy (spm_optim_moment (t->opt, i),
             spm_safetensors_get (st, i == 0 ? "optim.m" : "optim.v")->data,
             t->m->n_trainable * sizeof (float));
+  /* inside a stopped batch: its carried state (absent in files of older runs: 0) */
+  guint64 chunk_pos = 0, carry_b = 0;
+  if (g_hash_table_contains (md, "chunk_pos")
+      && (!state_u64 (md, path, "chunk_pos", &chunk_pos, error)
+          || !state_u64 (md, path, "carry_batch", &carry_b, error)))
+    return FALSE;
+  const SpmStTensor *carry = spm_safetensors_get (st, "carry");
+  const int64_t carry_n = (int64_t) (2 * t->m->cfg.L + 1) * (int64_t) carry_b * t->m->cfg.H;
+  if (chunk_pos > G_MAXINT || carry_b > G_MAXINT
+      || (chunk_pos > 0 && (carry == NULL || carry->ndim != 1 || carry->numel != carry_n)))
+    {
+      g_set_error (error, SPM_ERROR, SPM_ERROR_FORMAT,
+                   "%s: tensor 'carry' does not hold the state of %" G_GUINT64_FORMAT
+                   " sequences stopped at step %" G_GUINT64_FORMAT, path, carry_b, chunk_pos);
+      return FALSE;
+    }
+  g_clear_pointer (&t->carry, g_free);
+  t->chunk_pos = (int) chunk_pos;
+  t->carry_B = (int) carry_b;
+  if (chunk_pos > 0)
+    t->carry = g_memdup2 (carry->data, (size_t) carry_n * sizeof (float));
   spm_optim_set_steps (t->opt, (int64_t) step);
   t->epochs = (int) epoch;
   t->pos = pos;

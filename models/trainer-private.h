@@ -17,6 +17,9 @@ struct SpmTrainer {
   SpmRng rng;                               /* dropout masks */
   int epochs;                               /* epochs completed */
   size_t pos;                               /* batches done in the epoch under way */
+  int chunk_pos;             /* > 0: batch `pos` was stopped before the chunk at this step */
+  int carry_B;               /* its sequences; carry holds its state: */
+  float *carry;              /* h [L][B][H], c [L][B][H], pool sums [B][H] */
 
   /* activations of one chunk, for up to Tk steps x Bk sequences */
   int Tk, Bk;

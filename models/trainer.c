@@ -167,6 +167,7 @@ spm_trainer_free (SpmTrainer *t)
   if (t == NULL)
     return;
   free_buffers (t);
+  g_free (t->carry);
   spm_optim_free (t->opt);
   g_free (t->grad);
   g_free (t);
@@ -234,7 +235,30 @@ typedef struct {
   int64_t n_valid, frames;
 } Run;
 
-/* Runs the B examples in t->batch chunk by chunk. */
+/* The state inside a batch stopped before its end: (h, c) of every layer and the
+ * classifier's pool sums, to stash (save = TRUE) or restore. */
+static void
+carry_copy (SpmTrainer *t, int B, gboolean save)
+{
+  const int L = t->m->cfg.L;
+  const size_t n = (size_t) B * t->m->cfg.H;
+  if (save)
+    {
+      g_free (t->carry);
+      t->carry = g_new (float, (2 * L + 1) * n);
+      t->carry_B = B;
+    }
+  for (int i = 0; i < 2 * L + 1; i++)
+    {
+      float *buf = i < L ? t->h[i] : i < 2 * L ? t->c[i - L] : t->pool;
+      float *st = t->carry + i * n;
+      memcpy (save ? st : buf, save ? buf : st, n * sizeof (float));
+    }
+}
+
+/* Runs the B examples in t->batch chunk by chunk, from t->chunk_pos when a stopped
+ * batch is resumed.  When the callback asks to stop, it returns after that update
+ * with the state stashed and t->chunk_pos at the next chunk (0 = the batch is done). */
 static gboolean
 run_batch (SpmTrainer *t, int B, Run *run, GError **error)
 {
@@ -242,7 +266,26 @@ run_batch (SpmTrainer *t, int B, Run *run, GError **error)
   int T = 0;
   for (int b = 0; b < B; b++)
     T = MAX (T, t->len[b]);
-  for (int t0 = 0; t0 < T; t0 += run->k)
+  int t0 = 0;
+  if (run->apply && t->chunk_pos > 0)
+    {
+      if (t->carry == NULL || t->carry_B != B || t->chunk_pos >= T)
+        {
+          g_set_error (error, SPM_ERROR, SPM_ERROR_MISMATCH,
+                       "training: the run was stopped inside batch %zu of %d sequences at "
+                       "step %d; the training set now gives %d sequences of up to %d steps",
+                       t->pos + 1, t->carry_B, t->chunk_pos, B, T);
+          return FALSE;
+        }
+      carry_copy (t, B, FALSE);
+      t0 = t->chunk_pos;
+    }
+  if (run->apply)
+    {
+      t->chunk_pos = 0;
+      g_clear_pointer (&t->carry, g_free);
+    }
+  for (; t0 < T; t0 += run->k)
     {
       const int kc = MIN (run->k, T - t0);
       double loss_sum;
@@ -261,6 +304,12 @@ run_batch (SpmTrainer *t, int B, Run *run, GError **error)
             run->stop = TRUE;
         }
       spm_chunk_carry (t);
+      if (run->stop && t0 + kc < T)
+        {
+          carry_copy (t, B, TRUE);
+          t->chunk_pos = t0 + kc;
+          return TRUE;
+        }
     }
   return TRUE;
 }
@@ -349,8 +398,8 @@ spm_trainer_epoch (SpmTrainer *t, const SpmExample *ex, size_t n,
     }
 
   const size_t n_batches = (n + bs - 1) / bs;
-  if (t->pos > n_batches)
-    t->pos = 0;
+  if (t->pos > n_batches || (t->pos == n_batches && t->chunk_pos > 0))
+    t->pos = t->chunk_pos = 0;
   while (t->pos < n_batches && !run.stop)
     {
       const size_t first = t->pos * bs;
@@ -359,7 +408,8 @@ spm_trainer_epoch (SpmTrainer *t, const SpmExample *ex, size_t n,
         t->batch[b] = &ex[order[first + b]];
       if (!run_batch (t, B, &run, error))
         return FALSE;
-      t->pos++;
+      if (t->chunk_pos == 0)
+        t->pos++;
     }
   if (t->pos == n_batches)
     {

@@ -177,7 +177,7 @@ test_reproducible (void)
 
 typedef struct {
   int64_t stop_at;
-  int64_t last_step, last_frames;
+  int64_t last_step;
 } Stopper;
 
 static gboolean
@@ -185,70 +185,100 @@ stop_at (int64_t step, double loss, int64_t frames, void *user_data)
 {
   Stopper *st = user_data;
   g_assert_true (isfinite (loss));
+  g_assert_cmpint (frames, >, 0);
   g_assert_cmpint (step, ==, st->last_step + 1);
   st->last_step = step;
-  st->last_frames = frames;
   return step != st->stop_at;
+}
+
+typedef struct {
+  SpmHeadKind head;
+  SpmOptimizer opt;
+  SpmPool pool;
+} ResumeCase;
+
+static SpmModel *
+resume_model (const ResumeCase *rc)
+{
+  const int C = rc->head == SPM_HEAD_CAPTIONER ? 8 : 4;
+  SpmModel *m = make_model (rc->head, SPM_CELL_LSTM, 3, 5, 2, C, 0.25f);
+  m->cfg.pool = rc->pool;
+  return m;
+}
+
+/* Stops after update `stop` (inside a batch or at its end), saves model and state,
+ * loads both into a new model and trainer, and finishes 3 epochs: the weights must be
+ * those of the run never stopped.  Returns the steps of the full run. */
+static int64_t
+resume_once (const ResumeCase *rc, const Set *s, const SpmTrainConfig *cfg, const SpmModel *ref,
+             int64_t stop, const char *dir)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *mpath = g_build_filename (dir, "m.safetensors", NULL);
+  g_autofree char *spath = g_build_filename (dir, "m.state.safetensors", NULL);
+  Stopper st = { .stop_at = stop };
+  gboolean stopped = FALSE;
+  {
+    g_autoptr (SpmModel) m = resume_model (rc);
+    g_autoptr (SpmTrainer) t = spm_trainer_new (m, cfg, &error);
+    for (int e = 0; e < 3 && !stopped; e++)
+      {
+        g_assert_true (spm_trainer_epoch (t, s->ex, s->n, stop_at, &st, NULL, &stopped, &error));
+        g_assert_no_error (error);
+      }
+    if (!stopped)
+      return st.last_step;
+    g_assert_cmpint (spm_trainer_step (t), ==, stop);
+    g_assert_true (spm_model_save (m, mpath, &error));
+    g_assert_true (spm_trainer_save_state (t, spath, &error));
+    g_assert_no_error (error);
+  }
+  g_autoptr (SpmModel) m = spm_model_load (mpath, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (m->cfg.dropout, ==, 0.25f);   /* kept in the checkpoint */
+  g_autoptr (SpmTrainer) t = spm_trainer_new (m, cfg, &error);
+  g_assert_true (spm_trainer_load_state (t, spath, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (spm_trainer_step (t), ==, stop);
+  while (spm_trainer_epochs_done (t) < 3)
+    {
+      g_assert_true (spm_trainer_epoch (t, s->ex, s->n, NULL, NULL, NULL, NULL, &error));
+      g_assert_no_error (error);
+    }
+  if (memcmp (m->params, ref->params, m->n_params * sizeof (float)) != 0)
+    {
+      g_printerr ("stopped after update %" G_GINT64_FORMAT ": resumed weights differ\n", stop);
+      g_test_fail ();
+    }
+
+  /* a state made with another batch size is refused */
+  SpmTrainConfig other = *cfg;
+  other.batch = cfg->batch + 1;
+  g_autoptr (SpmTrainer) t2 = spm_trainer_new (m, &other, &error);
+  g_assert_false (spm_trainer_load_state (t2, spath, &error));
+  g_assert_error (error, SPM_ERROR, SPM_ERROR_MISMATCH);
+  g_unlink (mpath);
+  g_unlink (spath);
+  return 0;
 }
 
 static void
 test_resume (gconstpointer data)
 {
-  const SpmOptimizer opt = GPOINTER_TO_INT (data);
-  Set s = make_set (SPM_HEAD_LABELER, 7, 9, 3, 4, 33);
-  SpmTrainConfig cfg = { .optimizer = opt, .lr = 0.05f, .momentum = 0.9f, .clip = 2,
-                         .batch = 2, .tbptt = 4, .seed = 4, .shuffle = TRUE };
+  const ResumeCase *rc = data;
+  Set s = make_set (rc->head, 7, 9, 3, rc->head == SPM_HEAD_CAPTIONER ? 8 : 4, 33);
+  SpmTrainConfig cfg = { .optimizer = rc->opt, .lr = 0.05f, .momentum = 0.9f, .clip = 2,
+                         .batch = 2, .tbptt = 3, .seed = 4, .shuffle = TRUE };
   g_autoptr (GError) error = NULL;
-  g_autoptr (SpmModel) ref = make_model (SPM_HEAD_LABELER, SPM_CELL_LSTM, 3, 5, 2, 4, 0.25f);
+  g_autoptr (SpmModel) ref = resume_model (rc);
   train (ref, &cfg, &s, 3);
-
   g_autofree char *dir = g_dir_make_tmp ("spm-resume-XXXXXX", &error);
   g_assert_no_error (error);
-  g_autofree char *mpath = g_build_filename (dir, "m.safetensors", NULL);
-  g_autofree char *spath = g_build_filename (dir, "m.state.safetensors", NULL);
-  int64_t steps_done;
-  {
-    g_autoptr (SpmModel) m = make_model (SPM_HEAD_LABELER, SPM_CELL_LSTM, 3, 5, 2, 4, 0.25f);
-    g_autoptr (SpmTrainer) t = spm_trainer_new (m, &cfg, &error);
-    Stopper st = { .stop_at = -1 };
-    gboolean stopped;
-    g_assert_true (spm_trainer_epoch (t, s.ex, s.n, stop_at, &st, NULL, &stopped, &error));
-    g_assert_false (stopped);
-    st.stop_at = st.last_step + 1;   /* the first chunk of the second epoch's first batch */
-    g_assert_true (spm_trainer_epoch (t, s.ex, s.n, stop_at, &st, NULL, &stopped, &error));
-    g_assert_no_error (error);
-    g_assert_true (stopped);
-    g_assert_cmpint (spm_trainer_epochs_done (t), ==, 1);
-    steps_done = spm_trainer_step (t);
-    g_assert_cmpint (steps_done, >, st.stop_at);   /* the batch in hand was finished */
-    g_assert_true (spm_model_save (m, mpath, &error));
-    g_assert_true (spm_trainer_save_state (t, spath, &error));
-    g_assert_no_error (error);
-  }
-  {
-    g_autoptr (SpmModel) m = spm_model_load (mpath, &error);
-    g_assert_no_error (error);
-    g_assert_cmpfloat (m->cfg.dropout, ==, 0.25f);   /* kept in the checkpoint */
-    g_autoptr (SpmTrainer) t = spm_trainer_new (m, &cfg, &error);
-    g_assert_true (spm_trainer_load_state (t, spath, &error));
-    g_assert_no_error (error);
-    g_assert_cmpint (spm_trainer_step (t), ==, steps_done);
-    for (int e = 0; e < 2; e++)
-      g_assert_true (spm_trainer_epoch (t, s.ex, s.n, NULL, NULL, NULL, NULL, &error));
-    g_assert_cmpint (spm_trainer_epochs_done (t), ==, 3);
-    g_assert_cmpmem (m->params, m->n_params * sizeof (float), ref->params,
-                     ref->n_params * sizeof (float));
-
-    /* a state for another optimizer or batch is refused */
-    SpmTrainConfig other = cfg;
-    other.batch = 3;
-    g_autoptr (SpmTrainer) t2 = spm_trainer_new (m, &other, &error);
-    g_assert_false (spm_trainer_load_state (t2, spath, &error));
-    g_assert_error (error, SPM_ERROR, SPM_ERROR_MISMATCH);
-    g_test_message ("%s", error->message);
-  }
-  g_unlink (mpath);
-  g_unlink (spath);
+  /* every stopping point of the three epochs */
+  int64_t total = resume_once (rc, &s, &cfg, ref, -1, dir);
+  g_assert_cmpint (total, >, 10);
+  for (int64_t stop = 1; stop < total; stop++)
+    resume_once (rc, &s, &cfg, ref, stop, dir);
   g_rmdir (dir);
   set_free (&s);
 }
@@ -340,8 +370,14 @@ main (int argc, char **argv)
   g_test_add_func ("/train/tbptt/full", test_tbptt_full);
   g_test_add_func ("/train/tbptt/memory", test_tbptt_memory);
   g_test_add_func ("/train/reproducible", test_reproducible);
-  g_test_add_data_func ("/train/resume/adam", GINT_TO_POINTER (SPM_OPT_ADAM), test_resume);
-  g_test_add_data_func ("/train/resume/sgd", GINT_TO_POINTER (SPM_OPT_SGD), test_resume);
+  static const ResumeCase resume[] = {
+    { SPM_HEAD_LABELER, SPM_OPT_ADAM, SPM_POOL_LAST },
+    { SPM_HEAD_CLASSIFIER, SPM_OPT_SGD, SPM_POOL_MEAN },
+    { SPM_HEAD_CAPTIONER, SPM_OPT_ADAM, SPM_POOL_LAST },
+  };
+  g_test_add_data_func ("/train/resume/labeler-adam", &resume[0], test_resume);
+  g_test_add_data_func ("/train/resume/classifier-mean-sgd", &resume[1], test_resume);
+  g_test_add_data_func ("/train/resume/captioner-adam", &resume[2], test_resume);
   g_test_add_func ("/train/diverged", test_diverged);
   g_test_add_func ("/train/bad-examples", test_bad_examples);
   g_test_add_func ("/train/fit-norm", test_fit_norm);
