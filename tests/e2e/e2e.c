@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +194,35 @@ int
 e2e_run_interrupted (E2e *t, const char *config, int delay_ms, char **err)
 {
   return run_child (t, config, NULL, delay_ms, err, NULL);
+}
+
+int
+e2e_run_tty (E2e *t, const char *config, const char *const *args, char **tty)
+{
+  g_auto (GStrv) argv = run_argv (t, config, args);
+  g_auto (GStrv) env = run_env ();
+  g_autoptr (GError) error = NULL;
+  GString *seen = g_string_new (NULL);
+  int master, slave, status = 0;
+  GPid pid;
+  char buf[4096];
+  ssize_t n;
+
+  g_assert_cmpint (openpty (&master, &slave, NULL, NULL, NULL), ==, 0);
+  g_spawn_async_with_fds (t->dir, argv, env, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
+                          -1, -1, slave, &error);
+  g_assert_no_error (error);
+  close (slave);
+  /* read until the child closed its side (EIO on Linux) */
+  while ((n = read (master, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+    if (n > 0)
+      g_string_append_len (seen, buf, n);
+  close (master);
+  while (waitpid (pid, &status, 0) < 0)
+    g_assert_cmpint (errno, ==, EINTR);
+  g_spawn_close_pid (pid);
+  *tty = g_string_free (seen, FALSE);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
 }
 
 SpmJson *

@@ -29,6 +29,9 @@ int e2e_run (E2e *t, const char *config, const char *const *args, char **err, lo
 /* the same, started asynchronously; SIGINT after delay_ms */
 int e2e_run_interrupted (E2e *t, const char *config, int delay_ms, char **err);
 
+/* the same with stderr on a terminal (a pty): what the terminal showed in *tty */
+int e2e_run_tty (E2e *t, const char *config, const char *const *args, char **tty);
+
 /* summary.json of out/ (asserts it parses) */
 SpmJson *e2e_summary (E2e *t);
 /* the summary's entry of the input whose path ends with `input` */

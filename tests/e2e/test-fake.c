@@ -140,8 +140,8 @@ test_broken_frames (void)
   const char *p;
   const SpmJson *e;
 
-  /* attempts 3 and 6 of 8 are broken: 6 frames delivered, 2 broken */
-  g_free (e2e_write (t, "a.fake", "frames=6 dim=2 broken=3"));
+  /* frames 2 and 5 of 8 are lost: 6 delivered, 2 broken */
+  g_free (e2e_write (t, "a.fake", "frames=8 dim=2 broken=3"));
   g_assert_cmpint (e2e_run (t, "[pipeline]\ninputs = a.fake\noutput-dir = out\n"
                             LINES_SINK "path = {stem}.txt\n", NULL, &err, NULL), ==, 0);
   p = strstr (err, "seqpipe: a.fake: 2 frames could not be decoded");
@@ -165,8 +165,13 @@ test_name_clash (void)
   g_free (e2e_write (t, "y/a.fake", "frames=2 dim=2"));
   g_free (e2e_write (t, "z/a.fake", "frames=3 dim=2"));
   g_assert_cmpint (e2e_run (t, "[pipeline]\ninputs = x/a.fake;y/a.fake;z/a.fake\n"
-                            "output-dir = out\n" LINES_SINK "path = {stem}.labels.txt\n",
+                            "output-dir = out\n" LINES_SINK "path = {stem}.labels.txt\n"
+                            "[sink:bare]\nplugin = e2e-lines\npath = by.stem/{stem}\n",
                             NULL, NULL, NULL), ==, 0);
+  /* no extension: the number goes at the end, not after a dot of the directory */
+  g_assert_true (e2e_exists (t, "out/by.stem/a"));
+  g_assert_true (e2e_exists (t, "out/by.stem/a-2"));
+  g_assert_true (e2e_exists (t, "out/by.stem/a-3"));
   first = e2e_read (t, "out/a.labels.txt");
   second = e2e_read (t, "out/a.labels-2.txt");
   g_assert_cmpstr (first, ==, "frame,label\n0,-1\n");
@@ -381,6 +386,35 @@ test_set_override (void)
   g_assert_false (e2e_exists (t, "out/a.txt"));
 }
 
+/* a status line on a terminal (redrawn with \r), none with -q or off a terminal;
+ * -v adds a line per input */
+static void
+test_progress (void)
+{
+  g_autoptr (E2e) t = e2e_new ();
+  g_autofree char *tty = NULL, *quiet = NULL, *piped = NULL, *verbose = NULL;
+  const char *q[] = { "-q", NULL };
+  const char *v[] = { "-v", NULL };
+  const char *config = "[pipeline]\ninputs = a.fake;b.fake\noutput-dir = out\n"
+                       LINES_SINK "path = {stem}.txt\n";
+
+  g_free (e2e_write (t, "a.fake", "frames=60 dim=2 sleep-ms=10"));
+  g_free (e2e_write (t, "b.fake", "frames=3 dim=2"));
+  g_assert_cmpint (e2e_run_tty (t, config, NULL, &tty), ==, 0);
+  g_assert_nonnull (strstr (tty, "\r"));
+  g_assert_nonnull (strstr (tty, "/2 inputs"));
+  g_assert_nonnull (strstr (tty, "frames/s"));
+  g_assert_nonnull (strstr (tty, "ETA "));
+  g_assert_null (strstr (tty, "seqpipe: a.fake"));
+  g_assert_cmpint (e2e_run_tty (t, config, q, &quiet), ==, 0);
+  g_assert_cmpstr (quiet, ==, "");
+  g_assert_cmpint (e2e_run (t, config, NULL, &piped, NULL), ==, 0);
+  g_assert_cmpstr (piped, ==, "");
+  g_assert_cmpint (e2e_run_tty (t, config, v, &verbose), ==, 0);
+  g_assert_nonnull (strstr (verbose, "seqpipe: a.fake: 60 frames in "));
+  g_assert_nonnull (strstr (verbose, "seqpipe: b.fake: 3 frames in "));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -400,5 +434,6 @@ main (int argc, char **argv)
   g_test_add_func ("/e2e/fake/fatal-setup", test_fatal_setup);
   g_test_add_func ("/e2e/fake/bad-config", test_bad_config);
   g_test_add_func ("/e2e/fake/set-override", test_set_override);
+  g_test_add_func ("/e2e/fake/progress", test_progress);
   return g_test_run ();
 }

@@ -12,11 +12,36 @@
 
 #define NPY_SINK "[sink:npy]\npath = {stem}.npy\n"
 
+/* the plugin directory that provides a stage */
+static const char *
+plugin_dir_of (const char *name, const char *kind)
+{
+  if (strcmp (kind, "sink") == 0)
+    return "sinks";
+  if (strcmp (kind, "head") == 0)
+    return "heads";
+  if (strcmp (kind, "extractor") == 0)
+    return "extract";
+  return name;      /* decoders: ffmpeg, image, npy */
+}
+
+/* A stage missing is a skip while its plugin is not part of the build, and a
+ * failure once it is. */
 static gboolean
 need (const char *name, const char *kind)
 {
+  const char *built = g_getenv ("SEQPIPE_E2E_BUILT_PLUGINS");
+  g_autofree char *suffix = g_strdup_printf ("/%s", plugin_dir_of (name, kind));
+  g_auto (GStrv) dirs = g_strsplit (built ? built : "", ":", -1);
+
   if (e2e_have_stage (name, kind))
     return TRUE;
+  for (int i = 0; dirs[i] != NULL; i++)
+    if (g_str_has_suffix (dirs[i], suffix))
+      {
+        g_test_fail_printf ("the %s %s stage of %s is not found", name, kind, dirs[i]);
+        return FALSE;
+      }
   g_test_skip_printf ("no %s %s plugin", name, kind);
   return FALSE;
 }

@@ -3,7 +3,7 @@
  * decoder `e2e-dec` (extension .fake): the file holds "key=value" words:
  *   frames=N      frames to deliver (default 10)
  *   dim=D         D > 0: features of D floats (frame i: all i); 0: rgb frames
- *   broken=K      every K-th frame attempt returns SP_DECODE_BROKEN (0 = none)
+ *   broken=K      every K-th frame is lost: SP_DECODE_BROKEN (0 = none)
  *   fail-at=M     decoding frame M is a fatal error (-1 = never)
  *   sleep-ms=S    sleep S ms per frame (for interrupts)
  * A file that does not parse is an open error naming the file.
@@ -81,7 +81,10 @@ dec_decode (SpStage *st, SpFrame *f, GError **error)
     }
   d->attempts++;
   if (d->broken > 0 && d->attempts % d->broken == 0)
-    return SP_DECODE_BROKEN;
+    {
+      d->next++;          /* that frame is lost */
+      return SP_DECODE_BROKEN;
+    }
   f->index = d->next;
   f->time = d->next * 0.1;
   if (d->dim > 0)
