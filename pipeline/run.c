@@ -1,7 +1,7 @@
 /* run.c — every thread of seqpipe: an input's decode thread feeding a bounded frame
  * pool, and the pool of workers that process `jobs` inputs at once.
  *
- * Decode thread and consumer share a ring of SP_RUN_POOL_FRAMES frames:
+ * Decode thread and consumer share a ring of N frames (sp_run_pool_frames):
  *
  *   decoder:  wait until count < N; decode into slot[(head + count) % N]; count++
  *   consumer: wait until count > 0; use slot[head]; head = (head + 1) % N; count--
@@ -17,7 +17,8 @@
 typedef struct {
   GMutex lock;
   GCond cond;
-  SpFrame slots[SP_RUN_POOL_FRAMES];
+  SpFrame *slots;
+  int n;                    /* frames in the ring */
   int head, count;
   gboolean stop;            /* consumer -> decoder */
   gboolean done;            /* decoder finished (EOF, error, stop or interrupt) */
@@ -83,9 +84,9 @@ decode_thread (gpointer data)
       SpDecodeStatus s;
 
       g_mutex_lock (&r->lock);
-      while (r->count == SP_RUN_POOL_FRAMES && !r->stop)
+      while (r->count == r->n && !r->stop)
         g_cond_wait (&r->cond, &r->lock);
-      f = &r->slots[(r->head + r->count) % SP_RUN_POOL_FRAMES];
+      f = &r->slots[(r->head + r->count) % r->n];
       if (r->stop)
         {
           g_mutex_unlock (&r->lock);
@@ -139,6 +140,14 @@ decode_thread (gpointer data)
   return NULL;
 }
 
+int
+sp_run_pool_frames (size_t frame_bytes)
+{
+  size_t fit = frame_bytes > 0 ? SP_RUN_POOL_BYTES / frame_bytes : SP_RUN_POOL_FRAMES;
+
+  return (int) CLAMP (fit, 2, SP_RUN_POOL_FRAMES);
+}
+
 gboolean
 sp_chain_stream (SpChain *ch, SpFrameFunc fn, void *user_data, SpStreamStats *stats,
                  GError **error)
@@ -155,7 +164,9 @@ sp_chain_stream (SpChain *ch, SpFrameFunc fn, void *user_data, SpStreamStats *st
   g_mutex_init (&r->lock);
   g_cond_init (&r->cond);
   r->decoder = ch->decoder;
-  for (int i = 0; i < SP_RUN_POOL_FRAMES; i++)
+  r->n = sp_run_pool_frames (rgb_size + sizeof (float) * (size_t) ch->feature_dim);
+  r->slots = g_new0 (SpFrame, r->n);
+  for (int i = 0; i < r->n; i++)
     {
       r->slots[i].width = dec->width;
       r->slots[i].height = dec->height;
@@ -201,7 +212,7 @@ sp_chain_stream (SpChain *ch, SpFrameFunc fn, void *user_data, SpStreamStats *st
         g_set_error (&local, SP_ERROR, SP_ERROR_INPUT, "processing the frame failed");
 
       g_mutex_lock (&r->lock);
-      r->head = (r->head + 1) % SP_RUN_POOL_FRAMES;
+      r->head = (r->head + 1) % r->n;
       r->count--;
       g_cond_broadcast (&r->cond);
       g_mutex_unlock (&r->lock);
@@ -236,11 +247,12 @@ sp_chain_stream (SpChain *ch, SpFrameFunc fn, void *user_data, SpStreamStats *st
       else
         g_set_error (&local, SP_ERROR, SP_ERROR_INPUT, "no frame to process");
     }
-  for (int i = 0; i < SP_RUN_POOL_FRAMES; i++)
+  for (int i = 0; i < r->n; i++)
     {
       g_free (r->slots[i].rgb);
       g_free (r->slots[i].features);
     }
+  g_free (r->slots);
   g_clear_error (&r->error);
   g_mutex_clear (&r->lock);
   g_cond_clear (&r->cond);

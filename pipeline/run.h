@@ -3,10 +3,10 @@
  * pieces `seqpipe run` is built from (progress messages, signals, summary.json).
  *
  * Threads live in run.c only.  For every input being processed there are two: the
- * decoder fills frames of a fixed pool (SP_RUN_POOL_FRAMES, allocated once per
- * input), and the input's worker takes them in order through the extractor, the
- * head and the sinks, and hands each frame back to the decoder.  Memory is bounded
- * by the pool, not by the length of the input. */
+ * decoder fills frames of a fixed pool (allocated once per input), and the input's
+ * worker takes them in order through the extractor, the head and the sinks, and
+ * hands each frame back to the decoder.  Memory is bounded by the pool, not by the
+ * length of the input. */
 #ifndef SP_RUN_H
 #define SP_RUN_H
 
@@ -15,7 +15,11 @@
 
 G_BEGIN_DECLS
 
+/* The pool: SP_RUN_POOL_FRAMES frames, fewer (down to 2) when they would take more
+ * than SP_RUN_POOL_BYTES (large [decoder] width x height). */
 #define SP_RUN_POOL_FRAMES 8
+#define SP_RUN_POOL_BYTES (64u << 20)
+int sp_run_pool_frames (size_t frame_bytes);
 
 /* ---- one input through decoder and extractor --------------------------------- */
 

@@ -134,10 +134,23 @@ test_errors (Fixture *f, gconstpointer data)
     }
 }
 
+/* 8 frames, fewer when 8 would pass 64 MiB, never fewer than 2 */
+static void
+test_pool_size (void)
+{
+  g_assert_cmpint (sp_run_pool_frames (64 * 64 * 3 + 4 * 275), ==, 8);
+  g_assert_cmpint (sp_run_pool_frames (1920 * 1080 * 3), ==, 8);
+  g_assert_cmpint (sp_run_pool_frames (2560 * 1440 * 3), ==, 6);
+  g_assert_cmpint (sp_run_pool_frames (3840 * 2160 * 3), ==, 2);
+  g_assert_cmpint (sp_run_pool_frames ((size_t) 8192 * 8192 * 3), ==, 2);
+  g_assert_cmpint (sp_run_pool_frames (0), ==, 8);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/e2e/extract/pool-size", test_pool_size);
   g_test_add ("/e2e/extract/features", Fixture, NULL, fixture_set_up, test_features,
               fixture_tear_down);
   g_test_add ("/e2e/extract/many-frames", Fixture, NULL, fixture_set_up, test_many_frames,
