@@ -132,6 +132,16 @@ test_linear (void)
 
 /* ---- embedding ------------------------------------------------------------------------ */
 
+typedef struct { int V, dim, N; const int32_t *idx; float *E, *y, *R; } Embed;
+
+static double
+embedding_loss (gpointer p)
+{
+  Embed *e = p;
+  spm_embedding_forward (e->E, e->V, e->dim, e->N, e->idx, e->y);
+  return dot (e->y, e->R, (size_t) e->N * e->dim);
+}
+
 static void
 test_embedding (void)
 {
@@ -153,6 +163,8 @@ test_embedding (void)
   check_close ("embedding dE", dE, want, V * DIM, 1e-6, 1e-6);
   for (int k = 0; k < DIM; k++)
     g_assert_cmpfloat (dE[1 * DIM + k], ==, 0.0f);
+  Embed e = { V, DIM, N, idx, E, y, dy };
+  gradcheck ("embedding dE (finite differences)", E, V * DIM, dE, embedding_loss, &e);
 }
 
 /* ---- softmax and cross-entropy --------------------------------------------------------- */
@@ -268,6 +280,19 @@ test_pool (void)
 
 /* ---- dropout -------------------------------------------------------------------------------- */
 
+typedef struct { int N; float p; float *x, *y, *R; } Drop;
+
+/* a fresh generator with the same seed each time: the same mask at every call */
+static double
+dropout_loss (gpointer p)
+{
+  Drop *d = p;
+  SpmRng rng;
+  spm_rng_seed (&rng, 99);
+  spm_dropout_forward (d->N, d->p, &rng, d->x, d->y, NULL);
+  return dot (d->y, d->R, d->N);
+}
+
 static void
 test_dropout (void)
 {
@@ -298,6 +323,17 @@ test_dropout (void)
   spm_dropout_backward (N, p, mask, x, dx);     /* dy = x */
   for (int n = 0; n < N; n++)
     g_assert_cmpfloat (dx[n], ==, y[n]);        /* the same linear map */
+
+  enum { M = 64 };
+  float xs[M], ys[M], R[M], dxs[M];
+  uint8_t ms[M];
+  fill_uniform (xs, M, -1, 1, &rng);
+  fill_uniform (R, M, -1, 1, &rng);
+  spm_rng_seed (&rng2, 99);
+  spm_dropout_forward (M, 0.5f, &rng2, xs, ys, ms);
+  spm_dropout_backward (M, 0.5f, ms, R, dxs);
+  Drop d = { M, 0.5f, xs, ys, R };
+  gradcheck ("dropout dx (finite differences)", xs, M, dxs, dropout_loss, &d);
 }
 
 int
