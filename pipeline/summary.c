@@ -5,10 +5,22 @@
  *                "outputs": {SINK: FILE, ...}}, ...],
  *    "exit": CODE}
  *
- * FILE is relative to output-dir; a failed input has no outputs. */
+ * FILE is relative to output-dir; a failed input has no outputs.  Strings are
+ * JSON-escaped; bytes that are not UTF-8 are replaced by U+FFFD. */
 #include "run.h"
 
 #include "spm-json.h"
+
+/* a JSON string; bytes that are not UTF-8 (a file name can hold any) become U+FFFD */
+static void
+append_string (GString *out, const char *s)
+{
+  g_autofree char *valid = NULL;
+
+  if (s != NULL && !g_utf8_validate (s, -1, NULL))
+    s = valid = g_utf8_make_valid (s, -1);
+  spm_json_append_string (out, s);
+}
 
 static void
 append_double (GString *out, double v)
@@ -31,7 +43,7 @@ sp_summary_to_json (const SpInputResult *results, int n_results,
 
       g_string_append (out, i ? ",\n  {" : "\n  {");
       g_string_append (out, "\"input\": ");
-      spm_json_append_string (out, r->input);
+      append_string (out, r->input);
       g_string_append_printf (out, ", \"status\": \"%s\"", r->ok ? "ok" : "failed");
       g_string_append_printf (out, ", \"frames\": %" G_GINT64_FORMAT, r->frames);
       g_string_append_printf (out, ", \"broken_frames\": %" G_GINT64_FORMAT, r->broken);
@@ -41,7 +53,7 @@ sp_summary_to_json (const SpInputResult *results, int n_results,
       if (r->ok || r->error == NULL)
         g_string_append (out, r->ok ? "null" : "\"failed\"");
       else
-        spm_json_append_string (out, r->error);
+        append_string (out, r->error);
       g_string_append (out, ", \"outputs\": {");
       for (int s = 0; r->ok && r->outputs != NULL && s < n_sinks; s++)
         {
@@ -49,9 +61,9 @@ sp_summary_to_json (const SpInputResult *results, int n_results,
             continue;
           if (!first)
             g_string_append (out, ", ");
-          spm_json_append_string (out, sink_names[s]);
+          append_string (out, sink_names[s]);
           g_string_append (out, ": ");
-          spm_json_append_string (out, r->outputs[s]);
+          append_string (out, r->outputs[s]);
           first = FALSE;
         }
       g_string_append (out, "}}");

@@ -415,6 +415,38 @@ test_progress (void)
   g_assert_nonnull (strstr (verbose, "seqpipe: b.fake: 3 frames in "));
 }
 
+/* file names with quotes, backslashes, UTF-8 and bytes that are not UTF-8 still
+ * give a summary.json that parses */
+static void
+test_odd_names (void)
+{
+  g_autoptr (E2e) t = e2e_new ();
+  g_autoptr (SpmJson) sum = NULL;
+  const SpmJson *inputs;
+
+  g_free (e2e_write (t, "in/caf\xc3\xa9 \"q\" \\.fake", "frames=1 dim=2"));
+  g_free (e2e_write (t, "in/\xff\xfe.fake", "frames=2 dim=2"));
+  g_assert_cmpint (e2e_run (t, "[pipeline]\ninputs = in/*.fake\noutput-dir = out\n"
+                            LINES_SINK "path = {stem}.txt\n", NULL, NULL, NULL), ==, 0);
+  sum = e2e_summary (t);
+  inputs = spm_json_get (sum, "inputs");
+  g_assert_cmpint (inputs->n, ==, 2);
+  for (int i = 0; i < 2; i++)
+    {
+      const SpmJson *e = inputs->items[i];
+
+      if (g_str_has_prefix (e2e_str (e, "input"), "in/caf"))
+        {
+          g_assert_cmpstr (e2e_str (e, "input"), ==, "in/caf\xc3\xa9 \"q\" \\.fake");
+          g_assert_cmpstr (e2e_str (spm_json_get (e, "outputs"), "lines"), ==,
+                           "caf\xc3\xa9 \"q\" \\.txt");
+        }
+      else
+        g_assert_true (g_utf8_validate (e2e_str (e, "input"), -1, NULL));
+    }
+  g_assert_true (e2e_exists (t, "out/\xff\xfe.txt"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -435,5 +467,6 @@ main (int argc, char **argv)
   g_test_add_func ("/e2e/fake/bad-config", test_bad_config);
   g_test_add_func ("/e2e/fake/set-override", test_set_override);
   g_test_add_func ("/e2e/fake/progress", test_progress);
+  g_test_add_func ("/e2e/fake/odd-names", test_odd_names);
   return g_test_run ();
 }
