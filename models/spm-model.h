@@ -102,10 +102,13 @@ void spm_runner_reset (SpmRunner *r);
 void spm_runner_step (SpmRunner *r, const float *x, float *probs);
 /* classifier: probs [C] of the sequence stepped so far */
 void spm_runner_classify (SpmRunner *r, float *probs);
-/* captioner: from the raw feature vector f [D].  beam >= 1; temperature > 0 samples
- * (with seed) instead.  Writes up to max_len tokens (without <start>/<end>) and
- * returns their count; *score = the sentence's probability (exp of the log-prob sum
- * over its tokens including <end>). */
+/* captioner: from the raw feature vector f [D].  beam >= 1 (1 = greedy: the argmax
+ * word at every step); temperature > 0 samples (with seed) instead.  Beam search ranks
+ * hypotheses by their log-prob sum (no length normalisation), keeps those that ended
+ * in <end>, and stops when no live one can beat the best finished or at max_len.
+ * <null> and <start> are never produced.  Writes up to max_len tokens (tokens must
+ * hold max_len; without <start>/<end>) and returns their count; *score = the
+ * sentence's probability (exp of the log-prob sum over its tokens including <end>). */
 int spm_caption (const SpmModel *m, const float *f, int beam, int max_len, float temperature,
                  uint64_t seed, int32_t *tokens, float *score);
 
@@ -169,7 +172,9 @@ gboolean spm_trainer_epoch (SpmTrainer *t, const SpmExample *ex, size_t n,
                             double *mean_loss, gboolean *stopped, GError **error);
 int64_t spm_trainer_step (const SpmTrainer *t);      /* updates made so far */
 int spm_trainer_epochs_done (const SpmTrainer *t);
-/* Optimizer state (moments, step, epoch, RNG) for --resume; a safetensors file. */
+/* Optimizer state for --resume, a safetensors file: moments, step, epochs done, the
+ * position in the epoch under way (and the state inside a batch stopped midway), the
+ * dropout RNG.  load refuses a state made for another optimizer, batch or seed. */
 gboolean spm_trainer_save_state (const SpmTrainer *t, const char *path, GError **error);
 gboolean spm_trainer_load_state (SpmTrainer *t, const char *path, GError **error);
 
