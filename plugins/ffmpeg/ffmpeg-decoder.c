@@ -8,6 +8,8 @@
  *    duration) minus the stream's start_time (else the first frame's timestamp), in
  *    seconds.
  *  - fps: see ffmpeg-sampler.h; 0 delivers every decoded frame.
+ *  - rotation: a stream whose display matrix turns it by a multiple of 90 degrees
+ *    (phone videos) is delivered upright, as the ffmpeg tool shows it.
  *  - window [start, end): the input is decoded from its start (the native frame
  *    numbers need every frame counted) and frames outside the window are dropped
  *    before scaling; decoding stops at the first frame at or after `end`.  The
@@ -36,6 +38,7 @@ typedef struct {
   int64_t last_ticks;      /* timestamp of the previous frame */
   int64_t n_decoded;       /* frames the decoder has output */
   double last_time;        /* seconds of the previous frame, -inf before the first */
+  int turns;               /* clockwise quarter turns that make the picture upright */
   gboolean done;
 } FfDecoder;
 
@@ -102,6 +105,7 @@ ff_init (SpStage *st, GError **error)
     return FALSE;
 
   d->origin = d->in.stream->start_time;
+  d->turns = sp_av_input_turns (&d->in);
   d->last_ticks = AV_NOPTS_VALUE;
   d->last_time = -INFINITY;
   sp_sampler_init (&d->sampler, p->fps, d->in.stream->time_base);
@@ -182,7 +186,7 @@ ff_decode (SpStage *st, SpFrame *frame, GError **error)
       if (in->start > 0 && t < in->start)
         continue;
 
-      if (!sp_scaler_convert (&d->scaler, d->frame, frame->rgb, frame->width,
+      if (!sp_scaler_convert (&d->scaler, d->frame, d->turns, frame->rgb, frame->width,
                               frame->height, in->path, error))
         return SP_DECODE_ERROR;
       frame->index = index;

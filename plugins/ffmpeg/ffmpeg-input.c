@@ -12,7 +12,9 @@
  */
 #include "ffmpeg-input.h"
 
+#include <math.h>
 #include <seqpipe/plugin.h>
+#include <libavutil/display.h>
 #include <libavutil/error.h>
 
 static void
@@ -140,6 +142,24 @@ sp_av_input_next (SpAvInput *in, AVFrame *frame, GError **error)
       if (ret < 0 && ret != AVERROR (EAGAIN) && ret != AVERROR_EOF)
         return SP_AV_BROKEN;
     }
+}
+
+int
+sp_av_input_turns (const SpAvInput *in)
+{
+  size_t size = 0;
+  const uint8_t *m = av_stream_get_side_data (in->stream, AV_PKT_DATA_DISPLAYMATRIX, &size);
+  if (m == NULL || size < 9 * sizeof (int32_t))
+    return 0;
+  /* av_display_rotation_get: counter-clockwise degrees; we turn clockwise */
+  double cw = -round (av_display_rotation_get ((const int32_t *) m));
+  if (isnan (cw))
+    return 0;
+  cw -= 360.0 * floor (cw / 360.0);
+  double q = round (cw / 90.0);
+  if (fabs (cw - 90.0 * q) > 1.0)
+    return 0;
+  return (int) q & 3;
 }
 
 double

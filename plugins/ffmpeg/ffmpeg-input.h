@@ -32,6 +32,11 @@ gboolean sp_av_input_open (SpAvInput *in, const char *path, int threads, GError 
 SpAvStatus sp_av_input_next (SpAvInput *in, AVFrame *frame, GError **error);
 void sp_av_input_close (SpAvInput *in);
 
+/* Clockwise quarter turns (0-3) that display the stream upright, from its display
+ * matrix as the ffmpeg tool reads it; 0 without one or for angles that are not a
+ * multiple of 90 degrees. */
+int sp_av_input_turns (const SpAvInput *in);
+
 /* The stream's duration in seconds, or a negative value when unknown. */
 double sp_av_input_duration (const SpAvInput *in);
 

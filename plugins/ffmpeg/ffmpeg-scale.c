@@ -8,6 +8,9 @@
  * Colour: YUV input is read with the matrix the frame declares (BT.601 when it
  * declares none, as the ffmpeg tool's scale filter does) and its range (limited
  * unless flagged full, or a yuvj format); RGB is written full range.
+ *
+ * Rotation: a picture that must be turned a quarter turn is scaled in its stored
+ * orientation to dst_h x dst_w, then turned into dst; a half turn is done in place.
  */
 #include "ffmpeg-scale.h"
 
@@ -32,9 +35,9 @@ plain_format (enum AVPixelFormat f, int *range)
     }
 }
 
-gboolean
-sp_scaler_convert (SpScaler *sc, const AVFrame *src, uint8_t *dst, int dst_w, int dst_h,
-                   const char *path, GError **error)
+static gboolean
+scale_to (SpScaler *sc, const AVFrame *src, uint8_t *dst, int dst_w, int dst_h,
+          const char *path, GError **error)
 {
   int range = src->color_range;
   enum AVPixelFormat fmt = plain_format ((enum AVPixelFormat) src->format, &range);
@@ -88,9 +91,65 @@ sp_scaler_convert (SpScaler *sc, const AVFrame *src, uint8_t *dst, int dst_w, in
   return TRUE;
 }
 
+/* in place: pixel i <-> pixel n - 1 - i */
+static void
+turn_half (uint8_t *rgb, size_t n)
+{
+  for (size_t i = 0, j = n - 1; i < j; i++, j--)
+    for (int c = 0; c < 3; c++)
+      {
+        uint8_t t = rgb[i * 3 + c];
+        rgb[i * 3 + c] = rgb[j * 3 + c];
+        rgb[j * 3 + c] = t;
+      }
+}
+
+/* s: the stored picture, h x w (width h, height w); d: w x h.
+ *   clockwise:         d(x, y) = s(y, w - 1 - x)
+ *   counter-clockwise: d(x, y) = s(h - 1 - y, x) */
+static void
+turn_quarter (const uint8_t *s, uint8_t *d, int w, int h, gboolean clockwise)
+{
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      {
+        int sx = clockwise ? y : h - 1 - y;
+        int sy = clockwise ? w - 1 - x : x;
+        memcpy (d + ((size_t) y * w + x) * 3, s + ((size_t) sy * h + sx) * 3, 3);
+      }
+}
+
+gboolean
+sp_scaler_convert (SpScaler *sc, const AVFrame *src, int turns, uint8_t *dst, int dst_w,
+                   int dst_h, const char *path, GError **error)
+{
+  turns &= 3;
+  if (turns == 0)
+    return scale_to (sc, src, dst, dst_w, dst_h, path, error);
+  if (turns == 2)
+    {
+      if (!scale_to (sc, src, dst, dst_w, dst_h, path, error))
+        return FALSE;
+      turn_half (dst, (size_t) dst_w * dst_h);
+      return TRUE;
+    }
+  size_t size = (size_t) dst_w * dst_h * 3;
+  if (sc->turn_size != size)
+    {
+      g_free (sc->turn_buf);
+      sc->turn_buf = g_malloc (size);
+      sc->turn_size = size;
+    }
+  if (!scale_to (sc, src, sc->turn_buf, dst_h, dst_w, path, error))
+    return FALSE;
+  turn_quarter (sc->turn_buf, dst, dst_w, dst_h, turns == 1);
+  return TRUE;
+}
+
 void
 sp_scaler_clear (SpScaler *sc)
 {
+  g_free (sc->turn_buf);
   sws_freeContext (sc->sws);
   memset (sc, 0, sizeof *sc);
 }

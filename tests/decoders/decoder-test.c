@@ -171,6 +171,7 @@ frame_clear (gpointer data)
 {
   DtFrame *f = data;
   g_free (f->features);
+  g_free (f->rgb);
 }
 
 void
@@ -214,7 +215,7 @@ dt_decode (const char *plugin, const char *path, const DtParams *prm, DtRun *out
         {
         case SP_DECODE_FRAME:
           {
-            DtFrame r = { f->index, f->time, "", NULL, 0 };
+            DtFrame r = { f->index, f->time, "", NULL, 0, NULL };
             if (dim > 0)
               {
                 g_assert_nonnull (f->features);
@@ -227,6 +228,8 @@ dt_decode (const char *plugin, const char *path, const DtParams *prm, DtRun *out
                 g_autofree char *sum = g_compute_checksum_for_data (
                     G_CHECKSUM_MD5, f->rgb, (gsize) f->width * f->height * 3);
                 g_strlcpy (r.md5, sum, sizeof r.md5);
+                if (prm->keep_rgb)
+                  r.rgb = g_memdup2 (f->rgb, (gsize) f->width * f->height * 3);
               }
             g_array_append_val (out->frames, r);
             break;

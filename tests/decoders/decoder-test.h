@@ -34,6 +34,7 @@ typedef struct {
   char md5[33];             /* of the rgb buffer; "" for feature frames */
   float *features;          /* copy; NULL for rgb frames */
   int dim;
+  uint8_t *rgb;             /* copy when DtParams.keep_rgb, else NULL */
 } DtFrame;
 
 typedef struct {
@@ -47,8 +48,9 @@ typedef struct {
   int width, height, threads;
   double start, end;        /* end < 0: to the end */
   const char *const *keys;  /* "key=value", NULL-terminated, may be NULL */
+  gboolean keep_rgb;        /* keep a copy of every frame's pixels */
 } DtParams;
-#define DT_PARAMS(fps_, w_, h_) ((DtParams) { (fps_), (w_), (h_), 0, 0.0, -1.0, NULL })
+#define DT_PARAMS(fps_, w_, h_) ((DtParams) { (fps_), (w_), (h_), 0, 0.0, -1.0, NULL, FALSE })
 
 /* Decodes path with the decoder `plugin` (the stage of the same name, loaded alone
  * from $SP_TEST_PLUGIN_ROOT/plugin) until EOF.  FALSE + error when init or a decode
