@@ -447,6 +447,48 @@ test_odd_names (void)
   g_assert_true (e2e_exists (t, "out/\xff\xfe.txt"));
 }
 
+/* The decoder, then a sink, failing at every frame of an input in turn: each run ends
+ * with that input failed, its files gone (main, aux and its part of the run-wide
+ * file), the other input complete, and no temporary file left. */
+static void
+test_fail_every_frame (void)
+{
+  for (int in_sink = 0; in_sink < 2; in_sink++)
+    for (int n = 0; n < 5; n++)
+      {
+        g_autoptr (E2e) t = e2e_new ();
+        g_autoptr (SpmJson) sum = NULL;
+        g_autofree char *a = NULL, *config = NULL, *all = NULL;
+        /* a sink failing at frame n < 3 fails b (frames 0..2) too */
+        gboolean b_ok = !in_sink || n >= 3;
+
+        a = g_strdup_printf ("frames=5 dim=2 fail-at=%d", in_sink ? -1 : n);
+        config = g_strdup_printf ("[pipeline]\ninputs = a.fake;b.fake\noutput-dir = out\n"
+                                  "[sink:one]\nplugin = e2e-lines\npath = {stem}.txt\n"
+                                  "[sink:bin]\nplugin = e2e-bin\npath = {stem}.bin\n"
+                                  "[sink:all]\nplugin = e2e-lines\npath = all.csv\n"
+                                  "fail-at = %d\n", in_sink ? n : -1);
+        g_free (e2e_write (t, "a.fake", a));
+        g_free (e2e_write (t, "b.fake", "frames=3 dim=2"));
+        g_assert_cmpint (e2e_run (t, config, NULL, NULL, NULL), ==, 2);
+        sum = e2e_summary (t);
+        g_assert_cmpstr (status_of (e2e_summary_input (sum, "a.fake")), ==, "failed");
+        g_assert_cmpstr (status_of (e2e_summary_input (sum, "b.fake")), ==,
+                         b_ok ? "ok" : "failed");
+        g_assert_false (e2e_exists (t, "out/a.txt"));
+        g_assert_false (e2e_exists (t, "out/a.bin"));
+        g_assert_false (e2e_exists (t, "out/a.bin.frames"));
+        g_assert_cmpint (e2e_count_temp_files (t), ==, 0);
+        g_assert_cmpint (e2e_exists (t, "out/b.txt"), ==, b_ok);
+        g_assert_cmpint (e2e_exists (t, "out/b.bin.frames"), ==, b_ok);
+        all = e2e_read (t, "out/all.csv");
+        if (b_ok)
+          g_assert_cmpstr (all, ==, "input,frame,label\nb.fake,0,-1\nb.fake,1,-1\nb.fake,2,-1\n");
+        else
+          g_assert_null (all);
+      }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -468,5 +510,6 @@ main (int argc, char **argv)
   g_test_add_func ("/e2e/fake/set-override", test_set_override);
   g_test_add_func ("/e2e/fake/progress", test_progress);
   g_test_add_func ("/e2e/fake/odd-names", test_odd_names);
+  g_test_add_func ("/e2e/fake/fail-every-frame", test_fail_every_frame);
   return g_test_run ();
 }
