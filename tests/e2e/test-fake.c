@@ -359,7 +359,7 @@ static void
 test_bad_config (void)
 {
   g_autoptr (E2e) t = e2e_new ();
-  g_autofree char *err1 = NULL, *err2 = NULL, *err3 = NULL;
+  g_autofree char *err1 = NULL, *err2 = NULL, *err3 = NULL, *err4 = NULL;
 
   g_free (e2e_write (t, "a.fake", "frames=3 dim=2"));
   g_assert_cmpint (e2e_run (t, "[pipeline]\ninputs = a.fake\noutput-dir = out\njbos = 2\n",
@@ -371,6 +371,10 @@ test_bad_config (void)
   g_assert_cmpint (e2e_run (t, "[pipeline]\ninputs = nothing/*.fake\noutput-dir = out\n"
                             LINES_SINK "path = {stem}.txt\n", NULL, &err3, NULL), ==, 1);
   g_assert_nonnull (strstr (err3, "[pipeline] inputs"));
+  g_free (e2e_write (t, "afile", "not a directory"));
+  g_assert_cmpint (e2e_run (t, "[pipeline]\ninputs = a.fake\noutput-dir = afile/out\n"
+                            LINES_SINK "path = {stem}.txt\n", NULL, &err4, NULL), ==, 1);
+  g_assert_nonnull (strstr (err4, "[pipeline] output-dir"));
 }
 
 static void
