@@ -18,7 +18,8 @@ run_suite() {  # build-dir, extra meson args...
   fi
   ninja -C "$dir"
   log="$dir/test-output.txt"
-  { meson test -C "$dir" --num-processes "$jobs" --print-errorlogs; echo $? > "$log.rc"; } | tee "$log"
+  { rc=0; meson test -C "$dir" --num-processes "$jobs" --print-errorlogs || rc=$?; echo "$rc" > "$log.rc"; } \
+    | tee "$log"
   status=$(cat "$log.rc")
   ok=$(awk '/^Ok:/ {print $2}' "$log")
   bad=$(awk '/^(Fail|Unexpected Pass|Timeout):/ {n += $NF} END {print n + 0}' "$log")
