@@ -54,8 +54,9 @@ quiet_libav_once (void)
     }
 }
 
-/* expected frames: the window's length (clipped to the stream) times the sample
- * rate, or the stream's frame count/rate when every frame is delivered */
+/* expected frames: the window's length (clipped to the stream) times the native
+ * rate (the stream's frame count over its duration, else its guessed rate), or times
+ * the sample rate when that is lower */
 static int64_t
 expected_frames (const FfDecoder *d, const SpInputInfo *input, double fps)
 {
@@ -63,20 +64,29 @@ expected_frames (const FfDecoder *d, const SpInputInfo *input, double fps)
   const AVStream *s = d->in.stream;
   gboolean window = input->start > 0 || input->end >= 0;
 
-  if (dur < 0)
+  if (dur <= 0)
     return -1;
   double lo = input->start > 0 ? input->start : 0.0;
   double hi = (input->end >= 0 && input->end < dur) ? input->end : dur;
   if (hi <= lo)
     return 0;
-  if (fps > 0)
-    return (int64_t) ceil ((hi - lo) * fps);
+  int64_t native = -1;
   if (!window && s->nb_frames > 0)
-    return s->nb_frames;
-  AVRational rate = av_guess_frame_rate (d->in.fmt, (AVStream *) s, NULL);
-  if (rate.num > 0 && rate.den > 0)
-    return (int64_t) ceil ((hi - lo) * av_q2d (rate));
-  return -1;
+    native = s->nb_frames;
+  else if (s->nb_frames > 0)
+    native = (int64_t) ceil ((hi - lo) * s->nb_frames / dur);
+  else
+    {
+      AVRational rate = av_guess_frame_rate (d->in.fmt, (AVStream *) s, NULL);
+      if (rate.num > 0 && rate.den > 0)
+        native = (int64_t) ceil ((hi - lo) * av_q2d (rate));
+    }
+  if (fps > 0)
+    {
+      int64_t sampled = (int64_t) ceil ((hi - lo) * fps);
+      return native >= 0 && native < sampled ? native : sampled;
+    }
+  return native;
 }
 
 static gboolean

@@ -171,6 +171,7 @@ test_sampling_every_fifth (void)
   prm.fps = 60;
   decode_ok (file, &prm, &r);
   g_assert_cmpuint (r.frames->len, ==, 50);
+  g_assert_cmpint (r.expected, ==, 50);
   dt_run_clear (&r);
 }
 
