@@ -217,13 +217,6 @@ run_config (const char *config_path, const char *const *sets, int jobs, gboolean
   output_dir = sp_config_path (c, "pipeline", "output-dir");
   if (output_dir == NULL)
     output_dir = g_strdup ("out");
-  if (g_mkdir_with_parents (output_dir, 0777) != 0)
-    {
-      int e = errno;
-      g_set_error (&error, SP_ERROR, SP_ERROR_CONFIG, "[pipeline] output-dir: cannot create "
-                   "\"%s\": %s", output_dir, g_strerror (e));
-      goto config_error;
-    }
   head_name = sp_config_head (c);
   if (head_name != NULL)
     {
@@ -238,6 +231,13 @@ run_config (const char *config_path, const char *const *sets, int jobs, gboolean
   sinks = make_sinks (c, output_dir, inputs, &error);
   if (sinks == NULL)
     goto config_error;
+  if (g_mkdir_with_parents (output_dir, 0777) != 0)
+    {
+      int e = errno;
+      g_set_error (&error, SP_ERROR, SP_ERROR_CONFIG, "[pipeline] output-dir: cannot create "
+                   "\"%s\": %s", output_dir, g_strerror (e));
+      goto config_error;
+    }
 
   plan.config = c;
   plan.inputs = (const SpInputInfo *) inputs->data;

@@ -368,6 +368,7 @@ test_bad_config (void)
   g_assert_cmpint (e2e_run (t, "[pipeline]\ninputs = a.fake\noutput-dir = out\n"
                             "[sink:x]\nplugin = e2e-lines\n", NULL, &err2, NULL), ==, 1);
   g_assert_nonnull (strstr (err2, "[sink:x] path"));
+  g_assert_false (e2e_exists (t, "out"));      /* nothing made before the checks passed */
   g_assert_cmpint (e2e_run (t, "[pipeline]\ninputs = nothing/*.fake\noutput-dir = out\n"
                             LINES_SINK "path = {stem}.txt\n", NULL, &err3, NULL), ==, 1);
   g_assert_nonnull (strstr (err3, "[pipeline] inputs"));
