@@ -99,6 +99,23 @@ sp_chain_free (SpChain *ch)
   g_free (ch);
 }
 
+void
+sp_error_name_input (GError *error, const SpInputInfo *in, int64_t frame)
+{
+  const char *msg = error->message;
+  size_t plen = strlen (in->path);
+  g_autofree char *where = NULL;
+  char *old = error->message;
+
+  if (strncmp (msg, in->path, plen) == 0 && msg[plen] == ':')
+    msg += plen + 1;
+  while (*msg == ' ')
+    msg++;
+  where = frame >= 0 ? g_strdup_printf ("frame %" G_GINT64_FORMAT ": ", frame) : g_strdup ("");
+  error->message = g_strdup_printf ("%s: %s%s", in->path, where, msg);
+  g_free (old);
+}
+
 static SpChain *
 chain_open (SpConfig *c, const SpInputInfo *in, const SpDecoderParams *dec, GError **error)
 {

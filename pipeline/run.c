@@ -28,23 +28,6 @@ typedef struct {
   SpStage *decoder;
 } FrameRing;
 
-void
-sp_error_name_input (GError *error, const SpInputInfo *in, int64_t frame)
-{
-  const char *msg = error->message;
-  size_t plen = strlen (in->path);
-  g_autofree char *where = NULL;
-  char *old = error->message;
-
-  if (strncmp (msg, in->path, plen) == 0 && msg[plen] == ':')
-    msg += plen + 1;
-  while (*msg == ' ')
-    msg++;
-  where = frame >= 0 ? g_strdup_printf ("frame %" G_GINT64_FORMAT ": ", frame) : g_strdup ("");
-  error->message = g_strdup_printf ("%s: %s%s", in->path, where, msg);
-  g_free (old);
-}
-
 /* a plugin that failed without setting its error still gets one */
 static void
 ensure_error (GError **error, SpStage *st, const char *what)
@@ -54,14 +37,14 @@ ensure_error (GError **error, SpStage *st, const char *what)
                  sp_stage_host (st)->klass->name, what);
 }
 
+/* clears what a decoder fills, keeping the pool's buffers */
 static void
-ring_reset_frame (FrameRing *r, SpFrame *f)
+ring_reset_frame (SpFrame *f)
 {
   uint8_t *rgb = f->rgb;
   float *features = f->features;
   int w = f->width, h = f->height, d = f->feature_dim;
 
-  (void) r;
   memset (f, 0, sizeof *f);
   f->rgb = rgb;
   f->features = features;
@@ -98,7 +81,7 @@ decode_thread (gpointer data)
           r->interrupted = TRUE;
           break;
         }
-      ring_reset_frame (r, f);
+      ring_reset_frame (f);
       s = k->decode (st, f, &local);
       if (s == SP_DECODE_FRAME)
         {
