@@ -403,7 +403,7 @@ test_progress (void)
   const char *config = "[pipeline]\ninputs = a.fake;b.fake\noutput-dir = out\n"
                        LINES_SINK "path = {stem}.txt\n";
 
-  g_free (e2e_write (t, "a.fake", "frames=60 dim=2 sleep-ms=10"));
+  g_free (e2e_write (t, "a.fake", "frames=100 dim=2 sleep-ms=10"));
   g_free (e2e_write (t, "b.fake", "frames=3 dim=2"));
   g_assert_cmpint (e2e_run_tty (t, config, NULL, &tty), ==, 0);
   g_assert_nonnull (strstr (tty, "\r"));
@@ -416,7 +416,7 @@ test_progress (void)
   g_assert_cmpint (e2e_run (t, config, NULL, &piped, NULL), ==, 0);
   g_assert_cmpstr (piped, ==, "");
   g_assert_cmpint (e2e_run_tty (t, config, v, &verbose), ==, 0);
-  g_assert_nonnull (strstr (verbose, "seqpipe: a.fake: 60 frames in "));
+  g_assert_nonnull (strstr (verbose, "seqpipe: a.fake: 100 frames in "));
   g_assert_nonnull (strstr (verbose, "seqpipe: b.fake: 3 frames in "));
 }
 
