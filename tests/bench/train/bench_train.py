@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """The labeler demo's training loop in PyTorch on seqpipe's cached features.
 
-  bench_train.py CACHE_DIR THREADS EPOCHS HIDDEN BATCH TBPTT
+  bench_train.py CACHE_DIR THREADS EPOCHS HIDDEN BATCH TBPTT [wall|cpu]
 
 Same model (LSTM of HIDDEN, linear head over 5 classes, inputs normalised), the same
 batch, truncated BPTT chunks with the state carried (detached), Adam and gradient-norm
 clipping at 5.  Labels are drawn at random: only the speed is measured.  Prints the
-training frames per second (valid frames over the timed epochs)."""
+training frames per second (valid frames over the timed epochs), by the wall clock or
+by the process's CPU time."""
 import glob
 import os
 import sys
@@ -17,6 +18,7 @@ import torch
 
 cache, threads, epochs, H, B, K = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), \
     int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+clock = time.process_time if len(sys.argv) > 7 and sys.argv[7] == "cpu" else time.perf_counter
 torch.set_num_threads(threads)
 torch.manual_seed(1)
 seqs = [np.load(f) for f in sorted(glob.glob(os.path.join(cache, "*.npy")))
@@ -57,6 +59,6 @@ def epoch():
 
 
 epoch()   # warm-up
-t = time.perf_counter()
+t = clock()
 frames = sum(epoch() for _ in range(epochs))
-print("%.1f" % (frames / (time.perf_counter() - t)))
+print("%.1f" % (frames / (clock() - t)))
