@@ -10,7 +10,8 @@
 #                       and brightness shifts; train.csv, val.csv, test.csv (path,label)
 #   OUTDIR/captioner/   images of a coloured square or bar at a position over a
 #                       background, two captions each ("a red square on the left");
-#                       train.csv, val.csv, test.csv (path,caption)
+#                       train.csv, val.csv, test.csv (path,caption); test.csv also
+#                       names a few held-out videos of such a shape drifting
 #
 # SMALL=1 makes a smaller set (for tests); PARTS="labeler classifier captioner" chooses
 # what to make (default all).  Deterministic for a given ffmpeg build.
@@ -143,13 +144,29 @@ caption_set() {
   $FF -filter_complex "${graph%;}" "${maps[@]}"
 }
 
+# caption_videos COUNT -> heldout-video-K.mp4 (2 s, the shape drifting a few pixels),
+# appended to test.csv: a video is captioned from its frames' mean features
+caption_videos() {
+  local count=$1 graph="" maps=() i
+  for ((i = 0; i < count; i++)); do
+    caption_shape
+    BOX=$(echo "$BOX" | sed 's/x=\([0-9-]*\)/x=\1+2*sin(t*3)/')
+    graph="$graph color=c=$BG:s=96x96:r=10:d=2,drawbox=$BOX,format=yuv420p[v$i];"
+    maps+=(-map "[v$i]" $ENC "$OUT/captioner/heldout-video-$i.mp4")
+    echo "heldout-video-$i.mp4,${CAPS%%|*}" >> "$OUT/captioner/test.csv"
+    echo "heldout-video-$i.mp4,${CAPS##*|}" >> "$OUT/captioner/test.csv"
+  done
+  $FF -filter_complex "${graph%;}" "${maps[@]}"
+}
+
 make_captioner() {
   mkdir -p "$OUT/captioner"
-  local per=(160 24 40) sets=(train val test)
-  [ "$SMALL" = 1 ] && per=(48 8 12)
+  local per=(160 24 40) sets=(train val test) videos=4
+  [ "$SMALL" = 1 ] && per=(48 8 12) videos=2
   for s in 0 1 2; do
     caption_set ${sets[$s]} ${per[$s]}
   done
+  caption_videos $videos
 }
 
 mkdir -p "$OUT"
