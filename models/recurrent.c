@@ -25,7 +25,7 @@
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define SPM_VECTOR_CLONES \
   __attribute__ ((target_clones ("arch=haswell", "default"), \
-                  optimize ("tree-vectorize", "vect-cost-model=dynamic")))
+                  optimize ("tree-vectorize", "vect-cost-model=dynamic", "no-trapping-math")))
 #else
 #define SPM_VECTOR_CLONES
 #endif
@@ -33,13 +33,20 @@
 /* ---- elementwise kernels ------------------------------------------------------
  * exp by range reduction, written so that the compiler vectorises the loops that
  * call it:  x = n ln2 + r, |r| <= ln2/2,  e^x = 2^n · p(r)  with p the degree-6
- * Taylor polynomial (relative error < 2e-7 on the interval). */
+ * Taylor polynomial (relative error < 2e-7 on the interval).
+ * n comes from x clamped to [-87, 88] (a NaN counts as -87), so 2^n is a normal
+ * float; r comes from x itself (clamped to ±1e4, NaN kept), so beyond the clamp
+ * p(r) carries the result towards 0 or +inf (p has no real root) and a NaN input
+ * gives a NaN, which the trainer must see. */
 static inline __attribute__ ((always_inline)) float
 fast_exp (float x)
 {
-  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  x = x < -1e4f ? -1e4f : x;
+  x = x > 1e4f ? 1e4f : x;
+  float xc = x > -87.0f ? x : -87.0f;
+  xc = xc < 88.0f ? xc : 88.0f;
   const float shifter = 12582912.0f;               /* 1.5 · 2^23: rounds to integer */
-  float t = x * 1.44269504088896341f + shifter;
+  float t = xc * 1.44269504088896341f + shifter;
   float n = t - shifter;
   float r = x - n * 0.693145751953125f;            /* ln2 split in a high ... */
   r = r - n * 1.428606765330187045e-06f;           /* ... and a low part */

@@ -296,6 +296,33 @@ test_stepping (gconstpointer data)
   problem_free (pr);
 }
 
+/* a NaN in x must reach y and hT (the trainer detects divergence by it);
+ * huge finite pre-activations must saturate, not overflow to NaN */
+static void
+test_nonfinite (void)
+{
+  const int T = 2, B = 2, D = 3, H = 4;
+  for (int cell = SPM_CELL_LSTM; cell <= SPM_CELL_RNN; cell++)
+    {
+      Problem *pr = problem_new (cell, T, B, D, H, FALSE, 3);
+      Result r;
+      result_init (&r, pr);
+      pr->x[0] = NAN;                          /* t = 0, b = 0 */
+      for (int k = 0; k < D; k++)
+        pr->x[D + k] = 1e6f;                   /* t = 0, b = 1 */
+      run (pr, spm_recurrent_forward, spm_recurrent_backward, &r);
+      for (int j = 0; j < H; j++)
+        {
+          g_assert_true (isnan (r.y[j]));
+          g_assert_true (isnan (r.hT[j]));
+          g_assert_true (isfinite (r.y[H + j]) && fabsf (r.y[H + j]) <= 1.0f);
+          g_assert_true (isfinite (r.hT[H + j]));
+        }
+      result_clear (&r);
+      problem_free (pr);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -315,5 +342,6 @@ main (int argc, char **argv)
       g_test_add_data_func (c, shapes[i], test_gradcheck_ref);
       g_test_add_data_func (d, shapes[i], test_stepping);
     }
+  g_test_add_func ("/layers/recurrent/nonfinite", test_nonfinite);
   return g_test_run ();
 }
