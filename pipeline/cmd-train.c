@@ -217,13 +217,12 @@ sp_train_log_write (const SpTrainLog *l, GError **error)
   return g_file_set_contents (csv, text, -1, error) && write_plot (l, png, error);
 }
 
+/* what the per-update callback needs for the progress line */
 typedef struct {
-  SpConfig *c;
-  SpmHeadKind head;
   SpProgress *progress;
   int epoch, epochs;
-  int64_t epoch_frames;
-  gint64 t0;
+  int64_t epoch_frames; /* frames of one pass over the training set */
+  gint64 t0;            /* start of the epoch, monotonic microseconds */
 } TrainRun;
 
 static int
@@ -265,9 +264,14 @@ on_update (int64_t step, double loss, int64_t frames, void *user)
 {
   TrainRun *r = user;
   double s = (g_get_monotonic_time () - r->t0) / 1e6;
-  r->epoch_frames = frames;
-  sp_progress_update (r->progress, "epoch %d/%d  step %" G_GINT64_FORMAT "  loss %.4f  %.0f frames/s",
-                      r->epoch + 1, r->epochs, step, loss, s > 0 ? frames / s : 0.0);
+  double rate = s > 0 ? frames / s : 0.0;
+  /* ETA: the rest of this epoch and the epochs after it at this epoch's rate */
+  double left = (double) (r->epoch_frames - frames)
+                + (double) (r->epochs - r->epoch - 1) * (double) r->epoch_frames;
+  int eta = rate > 0 ? (int) (left / rate) : 0;
+  sp_progress_update (r->progress,
+                      "epoch %d/%d  step %" G_GINT64_FORMAT "  loss %.4f  %.0f frames/s  ETA %d:%02d",
+                      r->epoch + 1, r->epochs, step, loss, rate, eta / 60, eta % 60);
   return !sp_interrupted ();
 }
 
@@ -507,7 +511,7 @@ sp_cmd_train (int argc, char **argv)
     return 1;
   }
 
-  TrainRun run = { .c = c, .head = head, .progress = sp_progress_new (quiet) };
+  TrainRun run = { .progress = sp_progress_new (quiet) };
   g_autoptr (SpDataset) train = sp_dataset_read (c, manifest, head, cache_dir, run.progress, &e);
   g_autoptr (SpDataset) val = NULL;
   if (train && val_manifest && *val_manifest)
@@ -568,6 +572,7 @@ sp_cmd_train (int argc, char **argv)
   Outputs o = { ckpt, last, state, out_dir };
 
   run.epochs = (int) sp_config_int (c, "train", "epochs");
+  run.epoch_frames = train->frames;
   int status = 0;
   for (run.epoch = spm_trainer_epochs_done (t); run.epoch < run.epochs; run.epoch++) {
     double loss = 0;
