@@ -225,7 +225,7 @@ test_classifier (void)
   g_autofree char *ini = ht_write ("cls.ini",
       "[pipeline]\nmanifest = demo/classifier/test.csv\noutput-dir = out/cls\n"
       "[decoder]\nfps = 5\nwidth = 32\nheight = 24\n"
-      "[model]\nhidden = 24\ncheckpoint = out/cls/model.safetensors\n"
+      "[model]\ncell = rnn\nlayers = 2\nhidden = 24\ncheckpoint = out/cls/model.safetensors\n"
       "[head]\nplugin = classifier\npool = mean\n"
       "[train]\nmanifest = demo/classifier/train.csv\nval-manifest = demo/classifier/val.csv\n"
       "epochs = 25\nbatch = 4\nlr = 0.01\ntbptt = 0\nthreads = 1\ncache-dir = cache\n"
