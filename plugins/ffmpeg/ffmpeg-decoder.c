@@ -10,11 +10,12 @@
  *  - fps: see ffmpeg-sampler.h; 0 delivers every decoded frame.
  *  - rotation: a stream whose display matrix turns it by a multiple of 90 degrees
  *    (phone videos) is delivered upright, as the ffmpeg tool shows it.
- *  - window [start, end): the input is decoded from its start (the native frame
- *    numbers need every frame counted) and frames outside the window are dropped
- *    before scaling; decoding stops at the first frame at or after `end`.  The
- *    sample instants stay on the grid of the stream start, so a window delivers the
- *    same frames as a full run restricted to it.
+ *  - window [start, end): decoding starts at the last keyframe at or before `start`
+ *    when ffmpeg-seek.c can still number the frames from the packets alone, and
+ *    else at the stream's start; frames outside the window are dropped before
+ *    scaling and decoding stops at the first frame at or after `end`.  The sample
+ *    instants stay on the grid of the stream start, so a window delivers the same
+ *    frames as a full run restricted to it.
  *  - broken frames: see ffmpeg-input.c; those outside the window are not reported.
  *  - libav's own log is silenced unless G_MESSAGES_DEBUG is set, so damaged inputs
  *    do not flood the terminal; failures reach the user as errors or broken frames.
@@ -27,6 +28,7 @@
 #include "ffmpeg-input.h"
 #include "ffmpeg-sampler.h"
 #include "ffmpeg-scale.h"
+#include "ffmpeg-seek.h"
 
 typedef struct {
   SpAvInput in;
@@ -39,6 +41,8 @@ typedef struct {
   int64_t n_decoded;       /* frames the decoder has output */
   double last_time;        /* seconds of the previous frame, -inf before the first */
   int turns;               /* clockwise quarter turns that make the picture upright */
+  SpFrameIndex seek;       /* native numbers when decoding started at a window's keyframe */
+  gboolean resumed;        /* the sampler has been set for the first frame after that */
   gboolean done;
 } FfDecoder;
 
@@ -115,6 +119,13 @@ ff_init (SpStage *st, GError **error)
     return FALSE;
 
   d->origin = d->in.stream->start_time;
+  if (st->input->start > 0 && d->origin != AV_NOPTS_VALUE)
+    {
+      double tb = av_q2d (d->in.stream->time_base);
+      int64_t start = d->origin + (int64_t) floor (st->input->start / tb);
+      if (!sp_av_seek_window (&d->in, p->threads, start, &d->seek, error))
+        return FALSE;
+    }
   d->turns = sp_av_input_turns (&d->in);
   d->last_ticks = AV_NOPTS_VALUE;
   d->last_time = -INFINITY;
@@ -142,6 +153,24 @@ frame_ticks (FfDecoder *d, const AVFrame *f)
     ts = 0;
   d->last_ticks = ts;
   return ts;
+}
+
+/* back to the stream's start after a seek whose frames the packets did not predict */
+static gboolean
+restart (SpStage *st, GError **error)
+{
+  FfDecoder *d = st->priv;
+  const char *path = d->in.path;
+  g_debug ("%s: frame times differ from packet times; decoding from the start", path);
+  sp_frame_index_clear (&d->seek);
+  sp_av_input_close (&d->in);
+  if (!sp_av_input_open (&d->in, path, st->decoder->threads, error))
+    return FALSE;
+  d->n_decoded = 0;
+  d->last_ticks = AV_NOPTS_VALUE;
+  d->last_time = -INFINITY;
+  sp_sampler_init (&d->sampler, st->decoder->fps, d->in.stream->time_base);
+  return TRUE;
 }
 
 static SpDecodeStatus
@@ -177,8 +206,31 @@ ff_decode (SpStage *st, SpFrame *frame, GError **error)
           return SP_DECODE_ERROR;
         }
 
-      int64_t index = d->n_decoded++;
       int64_t ticks = frame_ticks (d, d->frame);
+      int64_t index = d->n_decoded;
+      if (d->seek.active && !d->resumed)
+        {
+          /* the packets must have told the frames' times, else start over */
+          if (!sp_frame_index_has (&d->seek, ticks)
+              || sp_frame_index_lookup (&d->seek, ticks) < 0)
+            {
+              if (!restart (st, error))
+                return SP_DECODE_ERROR;
+              continue;
+            }
+          /* sample as if the frame displayed before this one had been seen */
+          int64_t prev = sp_frame_index_previous (&d->seek, ticks);
+          if (prev != AV_NOPTS_VALUE)
+            sp_sampler_skip_past (&d->sampler, prev - d->origin);
+          d->resumed = TRUE;
+        }
+      if (d->seek.active)
+        {
+          int64_t known = sp_frame_index_lookup (&d->seek, ticks);
+          if (known >= 0)
+            index = known;
+        }
+      d->n_decoded = index + 1;
       if (d->origin == AV_NOPTS_VALUE)
         d->origin = ticks;
       ticks -= d->origin;
@@ -212,6 +264,7 @@ ff_finalize (SpStage *st)
   FfDecoder *d = st->priv;
   if (d->opened)
     sp_av_input_close (&d->in);
+  sp_frame_index_clear (&d->seek);
   sp_scaler_clear (&d->scaler);
   av_frame_free (&d->frame);
 }

@@ -118,7 +118,11 @@ sp_av_input_next (SpAvInput *in, AVFrame *frame, GError **error)
           return SP_AV_EOF;
         }
 
-      int rd = av_read_frame (in->fmt, in->pkt);
+      int rd = 0;
+      if (in->pending)
+        in->pending = FALSE;
+      else
+        rd = av_read_frame (in->fmt, in->pkt);
       if (rd < 0)
         {
           in->draining = TRUE;

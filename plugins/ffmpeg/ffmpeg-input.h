@@ -19,6 +19,7 @@ typedef struct {
   AVCodecContext *codec;
   AVStream *stream;          /* the best video stream of fmt */
   AVPacket *pkt;
+  gboolean pending;          /* pkt holds a packet read ahead: send it first */
   gboolean draining;         /* the flush packet was sent */
   gboolean eof;
 } SpAvInput;

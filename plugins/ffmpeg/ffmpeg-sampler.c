@@ -27,13 +27,11 @@ sp_sampler_instant (const SpSampler *s, int64_t k)
   return av_rescale_rnd (k, s->mul, s->div, AV_ROUND_NEAR_INF);
 }
 
-gboolean
-sp_sampler_take (SpSampler *s, int64_t ticks)
+void
+sp_sampler_skip_past (SpSampler *s, int64_t ticks)
 {
-  if (s->all)
-    return TRUE;
-  if (ticks < sp_sampler_instant (s, s->next))
-    return FALSE;
+  if (s->all || ticks < sp_sampler_instant (s, s->next))
+    return;
   /* first k with t_k > ticks: start from the estimate ticks * div / mul, then fix
    * the rounding by stepping */
   int64_t k = av_rescale_rnd (ticks, s->div, s->mul, AV_ROUND_DOWN);
@@ -44,5 +42,15 @@ sp_sampler_take (SpSampler *s, int64_t ticks)
   while (sp_sampler_instant (s, k) <= ticks)
     k++;
   s->next = k;
+}
+
+gboolean
+sp_sampler_take (SpSampler *s, int64_t ticks)
+{
+  if (s->all)
+    return TRUE;
+  if (ticks < sp_sampler_instant (s, s->next))
+    return FALSE;
+  sp_sampler_skip_past (s, ticks);
   return TRUE;
 }

@@ -27,5 +27,8 @@ void sp_sampler_init (SpSampler *s, double fps, AVRational time_base);
 int64_t sp_sampler_instant (const SpSampler *s, int64_t k);
 /* TRUE when the frame at `ticks` (after the stream start) is the next sample */
 gboolean sp_sampler_take (SpSampler *s, int64_t ticks);
+/* as if the frame at `ticks` had been taken: the next sample is the first instant
+ * after it (to resume sampling after a seek) */
+void sp_sampler_skip_past (SpSampler *s, int64_t ticks);
 
 #endif

@@ -308,23 +308,67 @@ test_size_change (void)
   dt_probe_clear (&p);
 }
 
-static void
-test_window (void)
+/* ---- windows: equal to the full run restricted to [start, end), whether the
+ * decoder seeks to the window's keyframe or decodes from the start ------------- */
+
+static int seeks;   /* windows the decoder started at a keyframe, from its debug log */
+
+static GLogWriterOutput
+count_seeks (GLogLevelFlags level, const GLogField *fields, gsize n, gpointer user_data)
 {
-  g_autofree char *file = media ("h264.mp4");
+  for (gsize i = 0; i < n; i++)
+    if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0
+        && strstr (fields[i].value, "window starts at the keyframe") != NULL)
+      g_atomic_int_inc (&seeks);
+  return g_log_writer_default (level, fields, n, user_data);
+}
+
+typedef struct {
+  const char *clip;
+  double fps, start, end;
+  gboolean seeks;      /* the decoder must start at a keyframe */
+} WindowCase;
+
+static const WindowCase window_cases[] = {
+  { "h264.mp4", 7, 0.5, 1.3, TRUE },
+  { "h264.mp4", 0, 1.0, 1.2, TRUE },
+  { "h264.mp4", 0, 1.45, -1, TRUE },
+  { "gop.mkv", 0, 0.9, 1.7, TRUE },
+  { "gop.mkv", 10, 1.3, -1, TRUE },
+  { "vp9.webm", 0, 1.0, 1.5, TRUE },
+  { "ffv1.mkv", 3, 0.7, -1, TRUE },
+  { "mjpeg.avi", 0, 1.1, 1.6, TRUE },
+  { "mpeg4.avi", 0, 1.1, -1, FALSE },
+  { "theora.ogv", 0, 1.1, -1, FALSE },
+  { "vfr.mkv", 10, 1.05, 2.5, FALSE },
+  { "change.ts", 0, 0.9, -1, FALSE },
+  { "odd.avi", 0, 0.3, -1, FALSE },
+};
+
+static void
+test_window (gconstpointer data)
+{
+  const WindowCase *c = data;
+  g_autofree char *file = media (c->clip);
   DtRun all = { 0 }, win = { 0 };
-  DtParams prm = DT_PARAMS (7, 32, 24);
+  DtParams prm = DT_PARAMS (c->fps, 32, 24);
 
   decode_ok (file, &prm, &all);
-  prm.start = 0.5;
-  prm.end = 1.3;
+  prm.start = c->start;
+  prm.end = c->end;
+  int before = g_atomic_int_get (&seeks);
   decode_ok (file, &prm, &win);
-  /* the window is the full run's frames with time in [0.5, 1.3): same grid */
+  gboolean sought = g_atomic_int_get (&seeks) > before;
+  g_test_message ("%s [%g, %g) at fps %g: %u frames, %s", c->clip, c->start, c->end, c->fps,
+                  win.frames->len, sought ? "started at a keyframe" : "decoded from the start");
+  if (c->seeks)
+    g_assert_true (sought);
+
   guint j = 0;
   for (guint i = 0; i < all.frames->len; i++)
     {
       const DtFrame *a = &g_array_index (all.frames, DtFrame, i);
-      if (a->time < 0.5 || a->time >= 1.3)
+      if (a->time < c->start || (c->end >= 0 && a->time >= c->end))
         continue;
       g_assert_cmpuint (j, <, win.frames->len);
       const DtFrame *w = &g_array_index (win.frames, DtFrame, j++);
@@ -333,11 +377,19 @@ test_window (void)
       g_assert_cmpstr (w->md5, ==, a->md5);
     }
   g_assert_cmpuint (j, ==, win.frames->len);
-  g_assert_cmpuint (j, >, 3);
+  g_assert_cmpuint (j, >, 0);
+  g_assert_cmpint (win.broken, ==, 0);
   dt_run_clear (&win);
+  dt_run_clear (&all);
+}
 
-  /* every frame of [1.0, 1.2): indices 25 to 29 */
-  prm.fps = 0;
+/* every frame of [1.0, 1.2) of a 25 fps clip: indices 25 to 29 */
+static void
+test_window_count (void)
+{
+  g_autofree char *file = media ("h264.mp4");
+  DtRun win = { 0 };
+  DtParams prm = DT_PARAMS (0, 32, 24);
   prm.start = 1.0;
   prm.end = 1.2;
   decode_ok (file, &prm, &win);
@@ -345,7 +397,6 @@ test_window (void)
   g_assert_cmpint (win.expected, ==, 5);
   g_assert_cmpint (g_array_index (win.frames, DtFrame, 0).index, ==, 25);
   dt_run_clear (&win);
-  dt_run_clear (&all);
 }
 
 static void
@@ -619,6 +670,7 @@ make_media (void)
 int
 main (int argc, char **argv)
 {
+  g_log_set_writer_func (count_seeks, NULL, NULL);
   g_test_init (&argc, &argv, NULL);
   media_dir = dt_tmpdir ();
   make_media ();
@@ -636,7 +688,14 @@ main (int argc, char **argv)
   g_test_add_func ("/ffmpeg/damaged", test_damaged);
   g_test_add_func ("/ffmpeg/truncated", test_truncated);
   g_test_add_func ("/ffmpeg/size-change", test_size_change);
-  g_test_add_func ("/ffmpeg/window", test_window);
+  for (gsize i = 0; i < G_N_ELEMENTS (window_cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/ffmpeg/window/%s/%g-%g-fps%g",
+                                               window_cases[i].clip, window_cases[i].start,
+                                               window_cases[i].end, window_cases[i].fps);
+      g_test_add_data_func (path, &window_cases[i], test_window);
+    }
+  g_test_add_func ("/ffmpeg/window-count", test_window_count);
   g_test_add_func ("/ffmpeg/threads", test_threads);
   static const char *const same_h264[] = { "h264.mp4", "40", "30" };
   static const char *const same_mjpeg[] = { "mjpeg.avi", "48", "36" };
