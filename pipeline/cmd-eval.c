@@ -216,10 +216,10 @@ sp_cmd_eval (int argc, char **argv)
     g_autoptr (SpVocab) v = sp_vocab_new ((const char *const *) m->names, &e);
     if (!v)
       return fail (e);
-    sp_dataset_assign_vocab (ds, v, NULL);
+    sp_dataset_assign_vocab (ds, v);
   } else {
     g_autoptr (SpLabelSet) set = sp_label_set_new ((const char *const *) m->names);
-    sp_dataset_assign_labels (ds, set, sp_config_double (c, "decoder", "fps") == 0, NULL);
+    sp_dataset_assign_labels (ds, set, sp_config_double (c, "decoder", "fps") == 0);
   }
   for (guint i = 0; i < ds->errors->len; i++)
     g_printerr ("seqpipe: %s\n", (char *) ds->errors->pdata[i]);

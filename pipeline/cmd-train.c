@@ -293,9 +293,9 @@ assign_targets (SpConfig *c, SpmHeadKind head, SpDataset *train, SpDataset *val,
       g_autofree const char **caps = sp_dataset_captions (train);
       v = sp_vocab_build (caps, (int) sp_config_int (c, "head", "min-count"));
     }
-    sp_dataset_assign_vocab (train, v, NULL);
+    sp_dataset_assign_vocab (train, v);
     if (val)
-      sp_dataset_assign_vocab (val, v, NULL);
+      sp_dataset_assign_vocab (val, v);
     *names = g_strdupv (v->words);
     return TRUE;
   }
@@ -317,9 +317,9 @@ assign_targets (SpConfig *c, SpmHeadKind head, SpDataset *train, SpDataset *val,
       sp_dataset_collect_labels (val, seen);
     set = sp_label_set_sorted (seen);
   }
-  sp_dataset_assign_labels (train, set, whole, NULL);
+  sp_dataset_assign_labels (train, set, whole);
   if (val)
-    sp_dataset_assign_labels (val, set, whole, NULL);
+    sp_dataset_assign_labels (val, set, whole);
   *names = g_strdupv (set->names);
   return TRUE;
 }

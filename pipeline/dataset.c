@@ -247,10 +247,9 @@ example_add (SpDataset *ds, int row, int T, const float *x, int32_t *y, int n_y)
   ds->frames += T;
 }
 
-gboolean
-sp_dataset_assign_labels (SpDataset *ds, const SpLabelSet *set, gboolean whole, GError **error)
+void
+sp_dataset_assign_labels (SpDataset *ds, const SpLabelSet *set, gboolean whole)
 {
-  (void) error;
   examples_begin (ds);
   for (guint i = 0; i < ds->rows->len; i++) {
     SpDataRow *r = &g_array_index (ds->rows, SpDataRow, i);
@@ -278,13 +277,11 @@ sp_dataset_assign_labels (SpDataset *ds, const SpLabelSet *set, gboolean whole, 
       example_add (ds, (int) i, (int) in->f.T, in->f.x, y, (int) in->f.T);
     }
   }
-  return TRUE;
 }
 
-gboolean
-sp_dataset_assign_vocab (SpDataset *ds, const SpVocab *vocab, GError **error)
+void
+sp_dataset_assign_vocab (SpDataset *ds, const SpVocab *vocab)
 {
-  (void) error;
   examples_begin (ds);
   for (guint i = 0; i < ds->rows->len; i++) {
     SpDataRow *r = &g_array_index (ds->rows, SpDataRow, i);
@@ -292,7 +289,6 @@ sp_dataset_assign_vocab (SpDataset *ds, const SpVocab *vocab, GError **error)
     int32_t *y = sp_vocab_encode (vocab, r->caption, &n);
     example_add (ds, (int) i, 1, row_input (ds, r)->pooled, y, n);
   }
-  return TRUE;
 }
 
 /* ---- predictions and scores ---------------------------------------------------- */

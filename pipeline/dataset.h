@@ -54,9 +54,8 @@ typedef struct {
   GPtrArray *store;         /* target arrays owned by the dataset */
 } SpDataset;
 
-/* head: which columns are required.  cache_dir may be NULL (no cache).  fps_whole:
- * the decoder delivers every native frame (fps = 0), so .txt label files must match
- * the input's length exactly.  *progress (may be NULL) is updated per input. */
+/* head: which columns are required.  cache_dir may be NULL (no cache).  *progress
+ * (may be NULL) is updated per input. */
 SpDataset *sp_dataset_read (SpConfig *c, const char *manifest, SpmHeadKind head,
                             const char *cache_dir, SpProgress *progress, GError **error);
 void sp_dataset_free (SpDataset *ds);
@@ -67,9 +66,12 @@ void sp_dataset_collect_labels (const SpDataset *ds, GHashTable *names);
 /* The captions of the good rows (NULL-terminated, transfer container). */
 const char **sp_dataset_captions (const SpDataset *ds);
 
-gboolean sp_dataset_assign_labels (SpDataset *ds, const SpLabelSet *set, gboolean whole,
-                                   GError **error);
-gboolean sp_dataset_assign_vocab (SpDataset *ds, const SpVocab *vocab, GError **error);
+/* Targets of every good row; rows that fail (unknown label, label file of the wrong
+ * length) are marked failed and reported in `errors`.  whole: the decoder delivers
+ * every native frame ([decoder] fps = 0), so a .txt label file of an input without a
+ * window must have exactly one line per frame. */
+void sp_dataset_assign_labels (SpDataset *ds, const SpLabelSet *set, gboolean whole);
+void sp_dataset_assign_vocab (SpDataset *ds, const SpVocab *vocab);
 
 /* ---- scoring (DESIGN §9) -------------------------------------------------------
  * Predictions are per example for the labeler (frame[e][t]) and the classifier
