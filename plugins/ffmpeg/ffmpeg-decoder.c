@@ -155,6 +155,34 @@ frame_ticks (FfDecoder *d, const AVFrame *f)
   return ts;
 }
 
+/* The native number of the frame decoded at `ticks` (absolute).  After a seek to a
+ * window's keyframe it comes from the packet index; FALSE when that index did not
+ * predict the first frame's time (the caller starts over from the stream start). */
+static gboolean
+number_frame (FfDecoder *d, int64_t ticks, int64_t *index)
+{
+  *index = d->n_decoded;
+  if (d->seek.active)
+    {
+      int64_t known = sp_frame_index_lookup (&d->seek, ticks);
+      if (!d->resumed)
+        {
+          if (known < 0 || !sp_frame_index_has (&d->seek, ticks))
+            return FALSE;
+          /* sample as if the frame displayed before this one had been seen (a seek
+           * happens only when the stream start, origin, is known) */
+          int64_t prev = sp_frame_index_previous (&d->seek, ticks);
+          if (prev != AV_NOPTS_VALUE)
+            sp_sampler_skip_past (&d->sampler, prev - d->origin);
+          d->resumed = TRUE;
+        }
+      if (known >= 0)
+        *index = known;
+    }
+  d->n_decoded = *index + 1;
+  return TRUE;
+}
+
 /* back to the stream's start after a seek whose frames the packets did not predict */
 static gboolean
 restart (SpStage *st, GError **error)
@@ -207,30 +235,13 @@ ff_decode (SpStage *st, SpFrame *frame, GError **error)
         }
 
       int64_t ticks = frame_ticks (d, d->frame);
-      int64_t index = d->n_decoded;
-      if (d->seek.active && !d->resumed)
+      int64_t index;
+      if (!number_frame (d, ticks, &index))
         {
-          /* the packets must have told the frames' times, else start over */
-          if (!sp_frame_index_has (&d->seek, ticks)
-              || sp_frame_index_lookup (&d->seek, ticks) < 0)
-            {
-              if (!restart (st, error))
-                return SP_DECODE_ERROR;
-              continue;
-            }
-          /* sample as if the frame displayed before this one had been seen */
-          int64_t prev = sp_frame_index_previous (&d->seek, ticks);
-          if (prev != AV_NOPTS_VALUE)
-            sp_sampler_skip_past (&d->sampler, prev - d->origin);
-          d->resumed = TRUE;
+          if (!restart (st, error))
+            return SP_DECODE_ERROR;
+          continue;
         }
-      if (d->seek.active)
-        {
-          int64_t known = sp_frame_index_lookup (&d->seek, ticks);
-          if (known >= 0)
-            index = known;
-        }
-      d->n_decoded = index + 1;
       if (d->origin == AV_NOPTS_VALUE)
         d->origin = ticks;
       ticks -= d->origin;
