@@ -3,6 +3,7 @@
 #include "heads-test.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -202,6 +203,20 @@ test_labeler (void)
   check_jsonl ("out/lab/heldout.jsonl", frames);
   check_png ("out/lab/heldout.png");
   free_segments (segs);
+
+  /* several inputs at once, one head instance each */
+  ht_seqpipe (&r, (const char *[]) { "run", "-q", ini, "--set", "pipeline.manifest=demo/labeler/train.csv",
+                                     "--set", "pipeline.jobs=2",
+                                     "--set", "pipeline.output-dir=out/lab-jobs", NULL });
+  g_assert_cmpint (r.status, ==, 0);
+  ht_run_clear (&r);
+  for (int i = 0; i < 3; i++) {
+    g_autofree char *seg_name = g_strdup_printf ("out/lab-jobs/train-%d.segments.csv", i);
+    g_autofree char *csv_name = g_strdup_printf ("out/lab-jobs/train-%d.csv", i);
+    GArray *s = read_segments (seg_name);
+    g_assert_cmpint (check_frames_csv (csv_name, s, labels, 5), >, 50);
+    free_segments (s);
+  }
 
   /* min-segment: no segment shorter than 1 s, per-frame records consistent with them */
   ht_seqpipe (&r, (const char *[]) { "run", "-q", ini, "--set", "pipeline.manifest=",
