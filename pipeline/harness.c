@@ -262,7 +262,7 @@ sp_harness_frame (SpHarness *h)
   int dim = (kind == SP_STAGE_DECODER || kind == SP_STAGE_EXTRACTOR) && out_dim > 0
               ? out_dim : h->st->feature_dim;
   size_t rgb_size = (size_t) h->dec.width * (size_t) h->dec.height * 3;
-  if (rgb_size != h->rgb_size) {
+  if (h->rgb == NULL || rgb_size != h->rgb_size) {
     g_free (h->rgb);
     h->rgb = g_malloc0 (MAX (rgb_size, 1));
     h->rgb_size = rgb_size;
