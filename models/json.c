@@ -459,8 +459,13 @@ spm_json_get (const SpmJson *obj, const char *key)
 void
 spm_json_append_string (GString *out, const char *s)
 {
+  g_autofree char *valid = NULL;
+  if (s == NULL)
+    s = "";
+  else if (!g_utf8_validate (s, -1, NULL))
+    s = valid = g_utf8_make_valid (s, -1);
   g_string_append_c (out, '"');
-  for (const unsigned char *c = (const unsigned char *) (s != NULL ? s : ""); *c; c++) {
+  for (const unsigned char *c = (const unsigned char *) s; *c; c++) {
     switch (*c) {
     case '"': g_string_append (out, "\\\""); break;
     case '\\': g_string_append (out, "\\\\"); break;

@@ -27,7 +27,8 @@ SpmJson *spm_json_parse (const char *text, gsize len, const char *what, GError *
 void spm_json_free (SpmJson *j);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpmJson, spm_json_free)
 const SpmJson *spm_json_get (const SpmJson *obj, const char *key);   /* NULL if absent */
-/* Appends s as a JSON string literal (with quotes) */
+/* Appends s as a JSON string literal (with quotes); NULL is ""; bytes that are not
+ * UTF-8 (a file name can hold any) become U+FFFD, so the output is always valid JSON */
 void spm_json_append_string (GString *out, const char *s);
 /* a JSON array of strings -> NULL-terminated strv, or NULL + error if not that */
 char **spm_json_strv (const char *text, const char *what, GError **error);

@@ -11,17 +11,6 @@
 
 #include "spm-json.h"
 
-/* a JSON string; bytes that are not UTF-8 (a file name can hold any) become U+FFFD */
-static void
-append_string (GString *out, const char *s)
-{
-  g_autofree char *valid = NULL;
-
-  if (s != NULL && !g_utf8_validate (s, -1, NULL))
-    s = valid = g_utf8_make_valid (s, -1);
-  spm_json_append_string (out, s);
-}
-
 static void
 append_double (GString *out, double v)
 {
@@ -43,7 +32,7 @@ sp_summary_to_json (const SpInputResult *results, int n_results,
 
       g_string_append (out, i ? ",\n  {" : "\n  {");
       g_string_append (out, "\"input\": ");
-      append_string (out, r->input);
+      spm_json_append_string (out, r->input);
       g_string_append_printf (out, ", \"status\": \"%s\"", r->ok ? "ok" : "failed");
       g_string_append_printf (out, ", \"frames\": %" G_GINT64_FORMAT, r->frames);
       g_string_append_printf (out, ", \"broken_frames\": %" G_GINT64_FORMAT, r->broken);
@@ -53,7 +42,7 @@ sp_summary_to_json (const SpInputResult *results, int n_results,
       if (r->ok || r->error == NULL)
         g_string_append (out, r->ok ? "null" : "\"failed\"");
       else
-        append_string (out, r->error);
+        spm_json_append_string (out, r->error);
       g_string_append (out, ", \"outputs\": {");
       for (int s = 0; r->ok && r->outputs != NULL && s < n_sinks; s++)
         {
@@ -61,9 +50,9 @@ sp_summary_to_json (const SpInputResult *results, int n_results,
             continue;
           if (!first)
             g_string_append (out, ", ");
-          append_string (out, sink_names[s]);
+          spm_json_append_string (out, sink_names[s]);
           g_string_append (out, ": ");
-          append_string (out, r->outputs[s]);
+          spm_json_append_string (out, r->outputs[s]);
           first = FALSE;
         }
       g_string_append (out, "}}");

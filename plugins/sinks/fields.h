@@ -34,8 +34,7 @@ const char *sp_sink_input (SpStage *st);
 void sp_csv_append_field (GString *out, const char *s);
 /* "%.6f" in the C locale; nan/inf written as they are */
 void sp_append_fixed (GString *out, double v);
-/* JSON: a string literal; a number ("%.6f", null when not finite) */
-void sp_json_append_string (GString *out, const char *s);
+/* JSON: a number ("%.6f", null when not finite) */
 void sp_json_append_number (GString *out, double v);
 /* subtitle time: HH:MM:SS<sep>mmm, rounded to the millisecond, negative as 0 */
 void sp_append_cue_time (GString *out, double seconds, char sep);

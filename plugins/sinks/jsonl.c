@@ -7,6 +7,7 @@
 #include <seqpipe/plugin.h>
 
 #include "fields.h"
+#include "spm-json.h"
 #include "out.h"
 #include "sinks.h"
 
@@ -37,7 +38,7 @@ append_key (GString *l, const char *key)
 {
   if (l->len > 1)
     g_string_append_c (l, ',');
-  sp_json_append_string (l, key);
+  spm_json_append_string (l, key);
   g_string_append_c (l, ':');
 }
 
@@ -54,7 +55,7 @@ jsonl_write (SpStage *st, const SpRecord *r, GError **error)
   g_string_append_c (l, '{');
   if (head != SP_SINK_HEAD_LABELER || st->combined) {
     append_key (l, "input");
-    sp_json_append_string (l, sp_sink_input (st));
+    spm_json_append_string (l, sp_sink_input (st));
   }
   if (head == SP_SINK_HEAD_LABELER) {
     append_key (l, "frame");
@@ -64,13 +65,13 @@ jsonl_write (SpStage *st, const SpRecord *r, GError **error)
   }
   if (head == SP_SINK_HEAD_CAPTIONER) {
     append_key (l, "caption");
-    sp_json_append_string (l, r->text ? r->text : "");
+    spm_json_append_string (l, r->text ? r->text : "");
   } else {
     append_key (l, "label");
     if (r->label < 0)
       g_string_append (l, "null");
     else
-      sp_json_append_string (l, sp_sink_label (st, r->label, buf));
+      spm_json_append_string (l, sp_sink_label (st, r->label, buf));
   }
   append_key (l, "score");
   sp_json_append_number (l, r->score);
@@ -80,7 +81,7 @@ jsonl_write (SpStage *st, const SpRecord *r, GError **error)
     for (int k = 0; k < st->n_labels; k++) {
       if (k > 0)
         g_string_append_c (l, ',');
-      sp_json_append_string (l, sp_sink_label (st, k, buf));
+      spm_json_append_string (l, sp_sink_label (st, k, buf));
       g_string_append_c (l, ':');
       sp_json_append_number (l, r->probs[k]);
     }

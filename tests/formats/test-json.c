@@ -221,6 +221,22 @@ test_escape_roundtrip (void)
   g_assert_cmpstr (s->str, ==, "\"a\\\"\\n\"");
 }
 
+/* Bytes that are not UTF-8 (a file name may hold any) still give valid JSON: each
+ * becomes U+FFFD; NULL is the empty string. */
+static void
+test_escape_invalid_utf8 (void)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+  spm_json_append_string (s, "clip-\xff\xfe.mp4");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpmJson) j = spm_json_parse (s->str, s->len, "t", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (j->string, ==, "clip-\xef\xbf\xbd\xef\xbf\xbd.mp4");
+  g_string_truncate (s, 0);
+  spm_json_append_string (s, NULL);
+  g_assert_cmpstr (s->str, ==, "\"\"");
+}
+
 static void
 test_strv (void)
 {
@@ -257,6 +273,7 @@ main (int argc, char **argv)
   g_test_add_func ("/json/depth", test_depth);
   g_test_add_func ("/json/get", test_get);
   g_test_add_func ("/json/escape-roundtrip", test_escape_roundtrip);
+  g_test_add_func ("/json/escape-invalid-utf8", test_escape_invalid_utf8);
   g_test_add_func ("/json/strv", test_strv);
   return g_test_run ();
 }
