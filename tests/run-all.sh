@@ -37,6 +37,15 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 
 fuzz_seconds=${FUZZ_SECONDS:-60}
 if [ "$fuzz_seconds" -gt 0 ] && [ -x tests/fuzz/run.sh ]; then
-  tests/fuzz/run.sh "$fuzz_seconds"
+  echo "fuzzing the safetensors and JSON readers for $fuzz_seconds s (log: build-fuzz/fuzz.log)"
+  mkdir -p build-fuzz
+  if ! tests/fuzz/run.sh "$fuzz_seconds" "$top/build-fuzz" > build-fuzz.log 2>&1; then
+    tail -n 60 build-fuzz.log
+    echo "$passed passed, 1 failed"
+    exit 1
+  fi
+  mv build-fuzz.log build-fuzz/fuzz.log
+  grep -E '^(Done|stat::number_of_executed_units)' build-fuzz/fuzz.log || true
+  passed=$((passed + 1))
 fi
 echo "$passed passed, $failed failed"
