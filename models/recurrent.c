@@ -20,11 +20,13 @@
 
 #define ALIGN_FLOATS 16   /* 64-byte alignment of every buffer in the block */
 
-/* The elementwise kernels are also compiled for AVX2+FMA (where GCC vectorises
- * them, clamps included) and picked at load time; the build targets plain x86-64. */
+/* The elementwise kernels are also compiled for AVX-512 and AVX2 and picked at load
+ * time by CPU feature (not by CPU model: "arch=" clones are chosen by model name,
+ * and a newer model than the compiler knows would get the baseline); the build
+ * itself targets plain x86-64. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define SPM_VECTOR_CLONES \
-  __attribute__ ((target_clones ("arch=haswell", "default"), \
+  __attribute__ ((target_clones ("avx512f", "avx2", "default"), \
                   optimize ("tree-vectorize", "vect-cost-model=dynamic", "no-trapping-math")))
 #else
 #define SPM_VECTOR_CLONES
