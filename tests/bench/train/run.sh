@@ -90,4 +90,5 @@ b=$(for r in $(seq "$reps"); do
 echo "720p, 30 s at 25 fps, sampled at 10 fps to 64x48, best of $reps, clock $clock:"
 printf "  seqpipe run (decode, extract, label, csv)  %6.2f s\n" "$a"
 printf "  ffmpeg -vf fps=10,scale=64:48 -f null -    %6.2f s\n" "$b"
-printf "  ratio seqpipe/ffmpeg                       %6.2f\n" "$(echo "$a / $b" | bc -l)"
+printf "  speed ratio seqpipe/ffmpeg (frames per second; > 1 = faster)  %6.2f\n" \
+  "$(awk -v a="$a" -v b="$b" 'BEGIN { print b / a }')"
