@@ -14,15 +14,9 @@ typedef struct {
 } Verb;
 
 static const Verb verbs[] = {
-#ifdef SP_HAVE_CMD_RUN
   { "run", sp_cmd_run, "run the pipeline over the inputs of a config" },
-#endif
-#ifdef SP_HAVE_CMD_TRAIN
   { "train", sp_cmd_train, "train the model of a config on its [train] manifest" },
-#endif
-#ifdef SP_HAVE_CMD_EVAL
   { "eval", sp_cmd_eval, "score the config's checkpoint on its [pipeline] manifest" },
-#endif
   { "plugins", sp_cmd_plugins, "list every stage found, and every plugin file refused" },
   { "inspect", sp_cmd_inspect, "describe a stage or a config group and its keys" },
   { NULL, NULL, NULL },
