@@ -26,7 +26,7 @@ static const SpKey captioner_keys[] = {
     "most words in a caption" },
   { "temperature", SP_KEY_DOUBLE, G_STRUCT_OFFSET (CaptionerPriv, temperature), "0", 0, 100,
     NULL, "0 = most probable sentence (beam search); > 0 = sample words at this temperature" },
-  { "seed", SP_KEY_INT, G_STRUCT_OFFSET (CaptionerPriv, seed), "1", 0, G_MAXINT64, NULL,
+  { "seed", SP_KEY_INT, G_STRUCT_OFFSET (CaptionerPriv, seed), "1", 0, G_MAXUINT32, NULL,
     "random seed of sampling" },
   { "min-count", SP_KEY_INT, G_STRUCT_OFFSET (CaptionerPriv, min_count), "1", 1, 1000000, NULL,
     "train: words seen fewer times in the training captions become <unk>" },

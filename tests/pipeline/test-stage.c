@@ -85,6 +85,7 @@ test_keys (void)
   /* kind:name picks by kind */
   g_autoptr (SpHarness) ok = sp_harness_new (fake_dir, "decoder:fake-dec", NULL, NULL, NULL, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (ok);
   g_assert_null (sp_harness_new (fake_dir, "sink:fake-dec", NULL, NULL, NULL, &error));
   g_clear_error (&error);
 
