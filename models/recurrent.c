@@ -3,8 +3,9 @@
  * Forward of a chunk x [T][B][D]:
  *   gates[T*B][G*H]  = x[T*B][D] W_ih^T                      one sgemm for the chunk
  *   per step t:
- *     gates[t] += h_{t-1}[B][H] W_hh^T                        one sgemm (sgemv when B = 1)
+ *     gates[t] += h_{t-1}[B][H] W_hh^T                        one sgemm (matvec_sum when B = 1)
  *     h_t, c_t, y_t from gates[t] + b_ih + b_hh               one fused elementwise pass
+ *   T = B = 1 (streaming): gates = W_ih x + W_hh h_{t-1} in one matvec_sum pass
  * Backward:
  *   per step t (reverse):
  *     dgates[t] from dy_t, dh, dc and the stored activations  one fused elementwise pass
@@ -28,8 +29,14 @@
 #define SPM_VECTOR_CLONES \
   __attribute__ ((target_clones ("avx512f", "avx2", "default"), \
                   optimize ("tree-vectorize", "vect-cost-model=dynamic", "no-trapping-math")))
+/* The B = 1 matrix-vector kernel: the same selection, with FMA on the AVX2 clone
+ * (every AVX2 CPU has it; the multiply-add is most of that kernel's work). */
+#define SPM_MATVEC_CLONES \
+  __attribute__ ((target_clones ("avx512f", "avx2,fma", "default"), \
+                  optimize ("tree-vectorize", "vect-cost-model=dynamic", "no-trapping-math")))
 #else
 #define SPM_VECTOR_CLONES
+#define SPM_MATVEC_CLONES
 #endif
 
 /* ---- elementwise kernels ------------------------------------------------------
@@ -145,6 +152,84 @@ rnn_cell_backward (int H, const float *restrict a, const float *restrict dy,
       float dht = dh[j] + dy[j];
       da[j] = dht * (1.0f - a[j] * a[j]);
       dh[j] = 0.0f;
+    }
+}
+
+/* ---- matrix-vector kernel of the B = 1 forward --------------------------------
+ * y[N] = (accumulate ? y : 0) + W1[N][K1] v1[K1] + W2[N][K2] v2[K2]   (K2 may be 0)
+ *
+ * Rows go four at a time, so each v element is loaded once per four rows and every
+ * weight row is read once, front to back.  Summation order of row n (fixed, so the
+ * result is the same on every call and does not depend on the alignment of the
+ * data; it may differ in the last bits between the clones, since the AVX ones fuse
+ * the multiply-add):
+ *   s[l] for l < 16 sums W1[n][k] v1[k] over k ≡ l (mod 16), k < K1 - K1 % 16, in
+ *        increasing k, then W2[n][k] v2[k] the same way over K2;
+ *   tail sums the remaining K1 % 16 then K2 % 16 products in increasing k;
+ *   dot = ((s folded pairwise: s[l] += s[l + 8], then + 4, + 2, + 1) -> s[0]) + tail;
+ *   y[n] = dot, or y[n] + dot when accumulating.
+ * Sixteen float lanes per row are one AVX-512 register or two AVX2 ones, so the
+ * compiler keeps all four rows' sums in registers. */
+#define MV_LANES 16
+
+/* s_r[l] and t[r] (r < 4) += the products of rows w + r ld with v over k < K */
+static inline __attribute__ ((always_inline)) void
+dot_rows4 (int K, const float *restrict w0, const float *restrict w1, const float *restrict w2,
+           const float *restrict w3, const float *restrict v,
+           float *restrict s0, float *restrict s1, float *restrict s2, float *restrict s3,
+           float *restrict t)
+{
+  const int K16 = K - K % MV_LANES;
+  int k = 0;
+  for (; k < K16; k += MV_LANES)
+    for (int l = 0; l < MV_LANES; l++)
+      {
+        float x = v[k + l];
+        s0[l] += w0[k + l] * x;
+        s1[l] += w1[k + l] * x;
+        s2[l] += w2[k + l] * x;
+        s3[l] += w3[k + l] * x;
+      }
+  for (; k < K; k++)
+    {
+      t[0] += w0[k] * v[k];
+      t[1] += w1[k] * v[k];
+      t[2] += w2[k] * v[k];
+      t[3] += w3[k] * v[k];
+    }
+}
+
+static inline __attribute__ ((always_inline)) float
+fold_lanes (float *s)
+{
+  for (int half = MV_LANES / 2; half > 0; half /= 2)
+    for (int l = 0; l < half; l++)
+      s[l] += s[l + half];
+  return s[0];
+}
+
+SPM_MATVEC_CLONES static void
+matvec_sum (int N, int K1, const float *restrict W1, const float *restrict v1,
+            int K2, const float *restrict W2, const float *restrict v2,
+            gboolean accumulate, float *restrict y)
+{
+  for (int n = 0; n < N; n += 4)
+    {
+      /* a last block of fewer than four rows repeats row N - 1 and keeps its own */
+      size_t r[4];
+      for (int i = 0; i < 4; i++)
+        r[i] = (size_t) (n + i < N ? n + i : N - 1);
+      float s0[MV_LANES] = { 0 }, s1[MV_LANES] = { 0 }, s2[MV_LANES] = { 0 };
+      float s3[MV_LANES] = { 0 }, t[4] = { 0 };
+      dot_rows4 (K1, W1 + r[0] * K1, W1 + r[1] * K1, W1 + r[2] * K1, W1 + r[3] * K1, v1,
+                 s0, s1, s2, s3, t);
+      if (K2 > 0)
+        dot_rows4 (K2, W2 + r[0] * K2, W2 + r[1] * K2, W2 + r[2] * K2, W2 + r[3] * K2, v2,
+                   s0, s1, s2, s3, t);
+      float d[4] = { fold_lanes (s0) + t[0], fold_lanes (s1) + t[1],
+                     fold_lanes (s2) + t[2], fold_lanes (s3) + t[3] };
+      for (int i = 0; i < 4 && n + i < N; i++)
+        y[n + i] = accumulate ? y[n + i] + d[i] : d[i];
     }
 }
 
@@ -279,9 +364,8 @@ spm_recurrent_forward (const SpmRecurrentParams *p, SpmRecurrentWork *w,
   float *gates = w->gates;
   for (int j = 0; j < GH; j++)
     w->bias[j] = p->b_ih[j] + p->b_hh[j];
-  if (T * B == 1)   /* streaming: a gemm would repack W_ih for a single row */
-    cblas_sgemv (CblasRowMajor, CblasNoTrans, GH, D, 1.0f, p->W_ih, D, x, 1, 0.0f, gates, 1);
-  else
+  const gboolean streaming = T * B == 1;   /* both products in one pass, in the step */
+  if (!streaming)
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, T * B, GH, D,
                  1.0f, x, D, p->W_ih, D, 0.0f, gates, GH);
 
@@ -304,7 +388,12 @@ spm_recurrent_forward (const SpmRecurrentParams *p, SpmRecurrentWork *w,
       float *gt = gates + t * BGH;
       const uint8_t *vt = w->valid + (size_t) t * B;
       zero_reset_rows (B, H, w->reset + (size_t) t * B, hp, cp);
-      if (memchr (vt, 1, B) != NULL)   /* a step of padding only needs no product */
+      gboolean any_valid = memchr (vt, 1, B) != NULL;   /* padding needs no W_hh product */
+      if (streaming)
+        matvec_sum (GH, D, p->W_ih, x, any_valid ? H : 0, p->W_hh, hp, FALSE, gt);
+      else if (B == 1 && any_valid)
+        matvec_sum (GH, H, p->W_hh, hp, 0, NULL, NULL, TRUE, gt);
+      else if (any_valid)
         gemm_rows (B, GH, H, hp, p->W_hh, TRUE, gt);
       for (int b = 0; b < B; b++)
         {

@@ -63,7 +63,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpmRecurrentWork, spm_recurrent_work_free)
  * y [T][B][H]; hT, cT [B][H] (may be NULL; cT unused by the RNN).
  * hT may be the same buffer as h0 and cT as c0 (a state carried in place).
  * Keeps in w what backward needs.  T <= T_max, B <= B_max.
- * B = 1 uses GEMV for the recurrent term. */
+ * B = 1 uses a single-threaded matrix-vector kernel for the recurrent term (and, when
+ * T = B = 1, for the input term in the same pass), whose summation order is fixed:
+ * the same inputs give the same bits on every call, whatever the thread count. */
 void spm_recurrent_forward (const SpmRecurrentParams *p, SpmRecurrentWork *w,
                             int T, int B, const float *x, const float *h0, const float *c0,
                             const uint8_t *valid, const uint8_t *reset,

@@ -1,7 +1,8 @@
 /* test-recurrent.c — the recurrent core (models/recurrent.c) against its naive
  * reference, against central finite differences, and one step at a time against
- * the whole chunk; each for LSTM and RNN, B > 1 (GEMM path) and B = 1 (GEMV path),
- * with h0/c0, unequal lengths, a padding gap and resets in mid-chunk. */
+ * the whole chunk; each for LSTM and RNN, B > 1 (GEMM path) and B = 1 (own
+ * matrix-vector kernel), with h0/c0, unequal lengths, a padding gap and resets in
+ * mid-chunk; and the B = 1 kernel at sizes that are not multiples of its blocks. */
 #include "check.h"
 
 typedef void (*ForwardFn) (const SpmRecurrentParams *, SpmRecurrentWork *, int, int,
@@ -296,6 +297,68 @@ test_stepping (gconstpointer data)
   problem_free (pr);
 }
 
+/* ---- the B = 1 matrix-vector kernel at awkward sizes ------------------------------ */
+
+/* y, hT, cT of T steps of B = 1, either one call per step (streaming: both products in
+ * one pass) or one call over the chunk (input sgemm, then the kernel per step); step
+ * 2 starts a new sequence and step 3 is padding (only the input product) */
+static void
+forward_b1 (const Problem *pr, ForwardFn fwd, gboolean per_step, float *y, float *hT, float *cT)
+{
+  const int T = pr->T, D = pr->D, H = pr->H;
+  uint8_t valid[8], reset[8];
+  g_assert_cmpint (T, <=, 8);
+  for (int t = 0; t < T; t++)
+    {
+      valid[t] = t != 3;
+      reset[t] = t == 2;
+    }
+  memcpy (hT, pr->h0, H * sizeof (float));
+  memcpy (cT, pr->c0, H * sizeof (float));
+  g_autoptr (SpmRecurrentWork) w = spm_recurrent_work_new (pr->cell, D, H, T, 1);
+  if (per_step)
+    for (int t = 0; t < T; t++)
+      fwd (&pr->p.p, w, 1, 1, pr->x + (size_t) t * D, hT, cT, valid + t, reset + t,
+           y + (size_t) t * H, hT, cT);
+  else
+    fwd (&pr->p.p, w, T, 1, pr->x, hT, cT, valid, reset, y, hT, cT);
+}
+
+static void
+test_matvec (gconstpointer data)
+{
+  const int *shape = data;   /* cell, D, H */
+  const int T = 5, D = shape[1], H = shape[2];
+  Problem *pr = problem_new (shape[0], T, 1, D, H, FALSE, 101 + D + H);
+  /* PyTorch's initial range, so that the gates of the large sizes do not saturate */
+  float bound = 1.0f / sqrtf ((float) H);
+  for (size_t i = 0; i < pr->p.n; i++)
+    pr->p.block[i] *= bound / 0.6f;
+  const size_t n = (size_t) T * H;
+  g_autofree float *y = g_new (float, n), *y_ref = g_new (float, n), *y2 = g_new (float, n);
+  g_autofree float *h = g_new (float, H), *h_ref = g_new (float, H), *h2 = g_new (float, H);
+  g_autofree float *c = g_new (float, H), *c_ref = g_new (float, H), *c2 = g_new (float, H);
+  for (int per_step = 0; per_step <= 1; per_step++)
+    {
+      const char *how = per_step ? "streaming" : "chunk";
+      g_autofree char *sy = g_strdup_printf ("%s D=%d H=%d y", how, D, H);
+      g_autofree char *sh = g_strdup_printf ("%s D=%d H=%d hT", how, D, H);
+      g_autofree char *sc = g_strdup_printf ("%s D=%d H=%d cT", how, D, H);
+      forward_b1 (pr, spm_recurrent_forward_ref, per_step, y_ref, h_ref, c_ref);
+      forward_b1 (pr, spm_recurrent_forward, per_step, y, h, c);
+      check_close (sy, y, y_ref, n, 1e-5, 1e-4);
+      check_close (sh, h, h_ref, H, 1e-5, 1e-4);
+      if (pr->cell == SPM_CELL_LSTM)
+        check_close (sc, c, c_ref, H, 1e-5, 1e-4);
+      /* the same bits on every call */
+      forward_b1 (pr, spm_recurrent_forward, per_step, y2, h2, c2);
+      g_assert_cmpmem (y, n * sizeof (float), y2, n * sizeof (float));
+      g_assert_cmpmem (h, H * sizeof (float), h2, H * sizeof (float));
+      g_assert_cmpmem (c, H * sizeof (float), c2, H * sizeof (float));
+    }
+  problem_free (pr);
+}
+
 /* a NaN in x must reach y and hT (the trainer detects divergence by it);
  * huge finite pre-activations must saturate, not overflow to NaN */
 static void
@@ -341,6 +404,16 @@ main (int argc, char **argv)
       g_test_add_data_func (b, shapes[i], test_gradcheck);
       g_test_add_data_func (c, shapes[i], test_gradcheck_ref);
       g_test_add_data_func (d, shapes[i], test_stepping);
+    }
+  static const int mv_shapes[6][3] = {
+    { SPM_CELL_LSTM, 13, 7 }, { SPM_CELL_LSTM, 33, 17 }, { SPM_CELL_LSTM, 512, 512 },
+    { SPM_CELL_RNN, 13, 7 }, { SPM_CELL_RNN, 33, 17 }, { SPM_CELL_RNN, 512, 512 } };
+  for (int i = 0; i < 6; i++)
+    {
+      g_autofree char *e = g_strdup_printf ("/layers/recurrent/%s/B1/matvec/D%d-H%d",
+                                            mv_shapes[i][0] == SPM_CELL_LSTM ? "lstm" : "rnn",
+                                            mv_shapes[i][1], mv_shapes[i][2]);
+      g_test_add_data_func (e, mv_shapes[i], test_matvec);
     }
   g_test_add_func ("/layers/recurrent/nonfinite", test_nonfinite);
   return g_test_run ();
