@@ -79,43 +79,6 @@ sp_label_set_read (const char *path, GError **error)
   return sp_label_set_new ((const char *const *) names->pdata);
 }
 
-gboolean
-sp_csv_split (const char *line, GPtrArray *fields)
-{
-  const char *p = line;
-  for (;;) {
-    GString *f = g_string_new (NULL);
-    if (*p == '"') {
-      p++;
-      for (;;) {
-        if (!*p) {
-          g_string_free (f, TRUE);
-          return FALSE;
-        }
-        if (*p == '"') {
-          if (p[1] == '"') {
-            g_string_append_c (f, '"');
-            p += 2;
-            continue;
-          }
-          p++;
-          break;
-        }
-        g_string_append_c (f, *p++);
-      }
-      while (*p && *p != ',')      /* text after a closing quote is kept as is */
-        g_string_append_c (f, *p++);
-    } else {
-      while (*p && *p != ',')
-        g_string_append_c (f, *p++);
-    }
-    g_ptr_array_add (fields, g_string_free (f, FALSE));
-    if (*p != ',')
-      return TRUE;
-    p++;
-  }
-}
-
 static gboolean
 parse_seconds (const char *s, double *out)
 {
@@ -129,52 +92,43 @@ parse_seconds (const char *s, double *out)
 }
 
 static gboolean
-read_segments (SpLabelFile *lf, char **lines, GError **error)
+read_segments (SpLabelFile *lf, const char *text, GError **error)
 {
+  g_autoptr (SpCsv) csv = sp_csv_parse (text, strlen (text), lf->file, error);
+  if (!csv)
+    return FALSE;
   GArray *start = g_array_new (FALSE, FALSE, sizeof (double));
   GArray *end = g_array_new (FALSE, FALSE, sizeof (double));
   GArray *line_no = g_array_new (FALSE, FALSE, sizeof (int));
   GPtrArray *label = g_ptr_array_new ();
-  gboolean header = FALSE, ok = TRUE;
-  for (int i = 0; ok && lines[i]; i++) {
-    char *l = g_strchomp (lines[i]);     /* drops a trailing \r too */
-    if (!*l)
-      continue;
-    g_autoptr (GPtrArray) f = g_ptr_array_new_with_free_func (g_free);
-    if (!sp_csv_split (l, f)) {
-      g_set_error (error, SP_ERROR, SP_ERROR_INPUT, "%s:%d: unterminated quote", lf->file, i + 1);
-      ok = FALSE;
-      break;
-    }
-    if (!header) {
-      if (f->len != 3 || strcmp (f->pdata[0], "start") || strcmp (f->pdata[1], "end")
-          || strcmp (f->pdata[2], "label")) {
-        g_set_error (error, SP_ERROR, SP_ERROR_INPUT,
-                     "%s:%d: expected the header \"start,end,label\"", lf->file, i + 1);
-        ok = FALSE;
-      }
-      header = TRUE;
-      continue;
-    }
+  gboolean ok = TRUE;
+  if (csv->n_rows == 0 || csv->rows[0].n != 3 || strcmp (csv->rows[0].fields[0], "start")
+      || strcmp (csv->rows[0].fields[1], "end") || strcmp (csv->rows[0].fields[2], "label")) {
+    g_set_error (error, SP_ERROR, SP_ERROR_INPUT, "%s:%d: expected the header \"start,end,label\"",
+                 lf->file, csv->n_rows ? csv->rows[0].line : 1);
+    ok = FALSE;
+  }
+  for (int r = 1; ok && r < csv->n_rows; r++) {
+    char **f = csv->rows[r].fields;
+    int ln = csv->rows[r].line;
     double s, e;
-    if (f->len != 3) {
-      g_set_error (error, SP_ERROR, SP_ERROR_INPUT, "%s:%d: expected 3 columns, found %u",
-                   lf->file, i + 1, f->len);
+    if (csv->rows[r].n != 3) {
+      g_set_error (error, SP_ERROR, SP_ERROR_INPUT, "%s:%d: expected 3 columns, found %d",
+                   lf->file, ln, csv->rows[r].n);
       ok = FALSE;
-    } else if (!parse_seconds (f->pdata[0], &s) || !parse_seconds (f->pdata[1], &e) || e <= s) {
+    } else if (!parse_seconds (f[0], &s) || !parse_seconds (f[1], &e) || e <= s) {
       g_set_error (error, SP_ERROR, SP_ERROR_INPUT,
                    "%s:%d: start and end must be seconds with 0 <= start < end (\"%s\", \"%s\")",
-                   lf->file, i + 1, (char *) f->pdata[0], (char *) f->pdata[1]);
+                   lf->file, ln, f[0], f[1]);
       ok = FALSE;
-    } else if (!*(char *) f->pdata[2]) {
-      g_set_error (error, SP_ERROR, SP_ERROR_INPUT, "%s:%d: empty label", lf->file, i + 1);
+    } else if (!*f[2]) {
+      g_set_error (error, SP_ERROR, SP_ERROR_INPUT, "%s:%d: empty label", lf->file, ln);
       ok = FALSE;
     } else {
-      int ln = i + 1;
       g_array_append_val (start, s);
       g_array_append_val (end, e);
       g_array_append_val (line_no, ln);
-      g_ptr_array_add (label, g_strdup (f->pdata[2]));
+      g_ptr_array_add (label, g_strdup (f[2]));
     }
   }
   if (ok && label->len == 0) {
@@ -228,12 +182,12 @@ sp_label_file_read (const char *path, GError **error)
     g_set_error (error, SP_ERROR, SP_ERROR_INPUT, "%s: %s", path, e->message);
     return NULL;
   }
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
   if (g_str_has_suffix (path, ".csv")) {
     lf->segments = TRUE;
-    if (!read_segments (lf, lines, error))
+    if (!read_segments (lf, text, error))
       return NULL;
   } else if (g_str_has_suffix (path, ".txt")) {
+    g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
     if (!read_frames (lf, lines, error))
       return NULL;
   } else {

@@ -56,9 +56,6 @@ gboolean sp_label_file_assign (const SpLabelFile *lf, const SpLabelSet *set,
                                const SpFeatures *f, gboolean whole, int32_t *y,
                                GError **error);
 
-/* Splits one CSV line into fields (RFC 4180 quoting, no embedded newlines).
- * FALSE on an unterminated quote. */
-gboolean sp_csv_split (const char *line, GPtrArray *fields);
 
 G_END_DECLS
 

@@ -268,6 +268,22 @@ test_label_files (void)
   g_assert_false (sp_label_file_assign (b, small, &f, FALSE, y, &e));
   g_assert_nonnull (strstr (e->message, "a.csv:4: unknown label \"z\""));
   g_clear_error (&e);
+  /* RFC 4180 quoting in a segment file: a label with a comma, CRLF line ends */
+  g_assert_true (g_file_set_contents (csv, "start,end,label\r\n0,1,\"walk, fast\"\r\n", -1,
+                                      NULL));
+  g_autoptr (SpLabelFile) q = sp_label_file_read (csv, &e);
+  g_assert_no_error (e);
+  g_assert_cmpint (q->n_segs, ==, 1);
+  g_assert_cmpstr (q->seg_label[0], ==, "walk, fast");
+  /* a bad header and an unterminated quote name the file and line */
+  g_assert_true (g_file_set_contents (csv, "begin,end,label\n0,1,x\n", -1, NULL));
+  g_assert_null (sp_label_file_read (csv, &e));
+  g_assert_nonnull (strstr (e->message, "a.csv:1: expected the header"));
+  g_clear_error (&e);
+  g_assert_true (g_file_set_contents (csv, "start,end,label\n0,1,\"x\n", -1, NULL));
+  g_assert_null (sp_label_file_read (csv, &e));
+  g_assert_nonnull (strstr (e->message, "a.csv:2"));
+  g_clear_error (&e);
   g_unlink (txt);
   g_unlink (csv);
   g_rmdir (dir);
