@@ -20,33 +20,13 @@
 #include <string.h>
 
 #include "image-list.h"
+#include "frame-times.h"
 
 typedef struct {
   char **files;          /* NULL-terminated, in frame order */
   int64_t n_files;
   int64_t next, end;     /* next image to deliver, end of the window */
 } ImageDecoder;
-
-static double
-image_time (double fps, int64_t i)
-{
-  return fps > 0 ? (double) i / fps : (double) i;
-}
-
-/* the first image whose time is >= t */
-static int64_t
-first_image_at (double fps, double t, int64_t n)
-{
-  if (t <= 0)
-    return 0;
-  double est = fps > 0 ? floor (t * fps) : floor (t);
-  int64_t i = est >= (double) n ? n : (int64_t) est;
-  while (i > 0 && image_time (fps, i - 1) >= t)
-    i--;
-  while (i < n && image_time (fps, i) < t)
-    i++;
-  return i;
-}
 
 static gboolean
 image_init (SpStage *st, GError **error)
@@ -65,8 +45,8 @@ image_init (SpStage *st, GError **error)
   if (d->files == NULL)
     return FALSE;
   d->n_files = g_strv_length (d->files);
-  d->next = first_image_at (p->fps, st->input->start, d->n_files);
-  d->end = st->input->end >= 0 ? first_image_at (p->fps, st->input->end, d->n_files)
+  d->next = sp_first_frame_at (p->fps, st->input->start, d->n_files);
+  d->end = st->input->end >= 0 ? sp_first_frame_at (p->fps, st->input->end, d->n_files)
                                : d->n_files;
   if (d->end < d->next)
     d->end = d->next;
@@ -125,7 +105,7 @@ image_decode (SpStage *st, SpFrame *frame, GError **error)
       return SP_DECODE_ERROR;
     }
   frame->index = d->next;
-  frame->time = image_time (st->decoder->fps, d->next);
+  frame->time = sp_frame_time (st->decoder->fps, d->next);
   d->next++;
   return SP_DECODE_FRAME;
 }

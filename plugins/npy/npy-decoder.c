@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "npy-header.h"
+#include "frame-times.h"
 
 #define NPY_BLOCK_BYTES (4u << 20)
 
@@ -38,27 +39,6 @@ typedef struct {
   int64_t block_t0, block_n, block_cap;
   int64_t pos;              /* data offset the stream is at; -1 unknown */
 } NpyDecoder;
-
-static double
-row_time (double fps, int64_t r)
-{
-  return fps > 0 ? (double) r / fps : (double) r;
-}
-
-/* the first row whose time is >= t (rows are equally spaced in time) */
-static int64_t
-first_row_at (double fps, double t, int64_t T)
-{
-  if (t <= 0)
-    return 0;
-  double est = fps > 0 ? floor (t * fps) : floor (t);
-  int64_t r = est >= (double) T ? T : (int64_t) est;
-  while (r > 0 && row_time (fps, r - 1) >= t)
-    r--;
-  while (r < T && row_time (fps, r) < t)
-    r++;
-  return r;
-}
 
 static gboolean
 check_size (NpyDecoder *d, const char *path, GError **error)
@@ -126,8 +106,8 @@ npy_init (SpStage *st, GError **error)
     return FALSE;
 
   double fps = st->decoder->fps;
-  d->row = first_row_at (fps, st->input->start, d->T);
-  d->row_end = st->input->end >= 0 ? first_row_at (fps, st->input->end, d->T) : d->T;
+  d->row = sp_first_frame_at (fps, st->input->start, d->T);
+  d->row_end = st->input->end >= 0 ? sp_first_frame_at (fps, st->input->end, d->T) : d->T;
   if (d->row_end < d->row)
     d->row_end = d->row;
 
@@ -236,7 +216,7 @@ npy_decode (SpStage *st, SpFrame *frame, GError **error)
                                          d->h.big_endian);
     }
   frame->index = t;
-  frame->time = row_time (st->decoder->fps, t);
+  frame->time = sp_frame_time (st->decoder->fps, t);
   d->row++;
   return SP_DECODE_FRAME;
 }
