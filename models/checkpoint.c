@@ -23,7 +23,6 @@ numel (const SpmTensor *t)
   return (size_t) t->shape[0] * (t->ndim > 1 ? (size_t) t->shape[1] : 1);
 }
 
-static const char *const head_names[] = { "labeler", "classifier", "captioner" };
 static const char *const core_keys[] = { "format", "head", "cell", "hidden", "layers",
                                          "feature_dim", "labels", "vocab", "dropout", NULL };
 
@@ -71,7 +70,7 @@ spm_model_save (const SpmModel *m, const char *path, GError **error)
 #define PUT(k, v) G_STMT_START { char *v_ = (v); g_ptr_array_add (own, v_); \
     g_ptr_array_add (kv, (gpointer) (k)); g_ptr_array_add (kv, v_); } G_STMT_END
   PUT ("format", g_strdup ("seqpipe-1"));
-  PUT ("head", g_strdup (head_names[c->head]));
+  PUT ("head", g_strdup (spm_head_kind_name (c->head)));
   PUT ("cell", g_strdup (cell_prefix (c->cell)));
   PUT ("hidden", g_strdup_printf ("%d", c->H));
   PUT ("layers", g_strdup_printf ("%d", c->L));
@@ -150,7 +149,7 @@ config_of (const SpmSafetensors *st, const char *path, SpmModelConfig *c, char *
   memset (c, 0, sizeof *c);
   int h;
   for (h = 0; h < 3; h++)
-    if (head != NULL && strcmp (head, head_names[h]) == 0)
+    if (head != NULL && strcmp (head, spm_head_kind_name (h)) == 0)
       break;
   if (h == 3)
     {
@@ -306,7 +305,7 @@ spm_model_load (const char *path, GError **error)
                        "%d %s, feature_dim %d)", path, t->name,
                        shape_text (have, sizeof have, s->ndim, s->shape),
                        shape_text (want, sizeof want, t->ndim, t->shape),
-                       cell_prefix (cfg.cell), head_names[cfg.head], cfg.H, cfg.C,
+                       cell_prefix (cfg.cell), spm_head_kind_name (cfg.head), cfg.H, cfg.C,
                        cfg.head == SPM_HEAD_CAPTIONER ? "words" : "labels", cfg.D);
           return NULL;
         }
@@ -317,7 +316,7 @@ spm_model_load (const char *path, GError **error)
       {
         g_set_error (error, SPM_ERROR, SPM_ERROR_FORMAT,
                      "%s: unexpected tensor '%s' for a %s %s model with %d layer%s", path,
-                     st->tensors[i].name, cell_prefix (cfg.cell), head_names[cfg.head],
+                     st->tensors[i].name, cell_prefix (cfg.cell), spm_head_kind_name (cfg.head),
                      cfg.L, cfg.L > 1 ? "s" : "");
         return NULL;
       }

@@ -253,3 +253,11 @@ spm_model_fit_norm (SpmModel *m, const SpmExample *ex, size_t n)
       m->norm_std[d] = (float) MAX (sd, 1e-6);
     }
 }
+
+const char *
+spm_head_kind_name (SpmHeadKind kind)
+{
+  static const char *const names[] = { "labeler", "classifier", "captioner" };
+
+  return (unsigned) kind < G_N_ELEMENTS (names) ? names[kind] : "unknown";
+}

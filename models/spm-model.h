@@ -28,7 +28,13 @@ typedef enum {
 
 #define SPM_MAX_LAYERS 8
 
+/* The head kinds, and their names in checkpoints (`head` metadata) and messages.  The
+ * plugin ABI speaks of the records a head makes instead (SP_RECORDS_FRAME, _INPUT,
+ * _CAPTION, in this order); the host maps one to the other in one place
+ * (sp_dataset_head_kind). */
 typedef enum { SPM_HEAD_LABELER = 0, SPM_HEAD_CLASSIFIER = 1, SPM_HEAD_CAPTIONER = 2 } SpmHeadKind;
+/* "labeler", "classifier", "captioner" */
+const char *spm_head_kind_name (SpmHeadKind kind);
 typedef enum { SPM_POOL_LAST = 0, SPM_POOL_MEAN = 1 } SpmPool;
 
 /* Vocabulary specials of the captioner */

@@ -7,10 +7,11 @@
  * including the labeler's min-segment rule and the captioner's beam search.
  * Bad rows follow [pipeline] on-error as in train: skip (reported, exit 2) or stop
  * (exit 1, nothing scored). */
-#include "sp-cmds.h"
-#include "sp-host.h"
-#include "dataset.h"
-#include "run.h"   /* sp_signals_install */
+#include "cmds.h"
+#include "data-dataset.h"
+#include "run-engine.h"
+#include "run-inputs.h"
+#include "run-signals.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -42,37 +43,22 @@ collect (SpStage *head, const SpRecord *r, void *user, GError **error)
   return TRUE;
 }
 
-/* one input's frames through a fresh instance of the head stage */
+/* one input's frames through a fresh instance of the head stage, as `run` drives it */
 static gboolean
 run_head (SpConfig *c, const SpStageClass *klass, const SpDataInput *in, int index,
           Collect *col, GError **error)
 {
-  g_autofree char *name = g_path_get_basename (in->path);
-  g_autofree char *stem = g_strdup (name);
-  char *dot = strrchr (stem, '.');
-  if (dot && dot != stem)
-    *dot = '\0';
-  SpInputInfo info = { in->path, name, stem, index, in->start > 0 ? in->start : 0, in->end };
-  SpDecoderParams dec = {
-    sp_config_double (c, "decoder", "fps"), (int) sp_config_int (c, "decoder", "width"),
-    (int) sp_config_int (c, "decoder", "height"), (int) sp_config_int (c, "decoder", "threads"),
-  };
-  g_autoptr (SpStage) st = sp_stage_new (c, klass, "head", &info, &dec, error);
-  if (!st)
-    return FALSE;
-  st->feature_dim = in->f.D;
-  sp_stage_host (st)->emit = collect;
-  sp_stage_host (st)->emit_data = col;
+  SpInputInfo info;
+  SpDecoderParams dec;
+  gboolean ok;
+
+  sp_input_info_init (&info, in->path, index, in->start, in->end);
+  sp_decoder_params_from_config (c, &dec);
   col->n = 0;
-  if (!sp_stage_init (st, error))
-    return FALSE;
-  for (int64_t t = 0; t < in->f.T; t++) {
-    SpFrame fr = { .index = in->f.index[t], .time = in->f.time[t],
-                   .features = in->f.x + (size_t) t * in->f.D, .feature_dim = in->f.D };
-    if (!klass->process (st, &fr, error))
-      return FALSE;
-  }
-  return !klass->flush || klass->flush (st, error);
+  ok = sp_run_head_on_features (c, klass, &info, &dec, in->f.T, in->f.D, in->f.x, in->f.index,
+                                in->f.time, collect, col, error);
+  sp_input_info_clear (&info);
+  return ok;
 }
 
 static void
@@ -116,12 +102,7 @@ fail (GError *e)
 static gboolean
 predict (SpConfig *c, const SpDataset *ds, SpPredictions *p, GError **error)
 {
-  const char *head = sp_config_head (c);
-  const SpStageClass *klass = sp_registry_find (sp_config_registry (c), head, SP_STAGE_HEAD);
-  if (!klass) {
-    g_set_error (error, SP_ERROR, SP_ERROR_PLUGIN, "[head] plugin: no head stage \"%s\"", head);
-    return FALSE;
-  }
+  const SpStageClass *klass = sp_config_head_class (c);
   Collect col = { .ds = ds, .p = p };
   if (ds->head == SPM_HEAD_CAPTIONER) {
     g_autofree gboolean *used = g_new0 (gboolean, ds->inputs->len + 1);
@@ -180,34 +161,29 @@ sp_cmd_eval (int argc, char **argv)
   g_autoptr (SpConfig) c = sp_config_load (argv[1], (const char *const *) sets, "eval", &e);
   if (!c)
     return fail (e);
-  const char *head = sp_config_head (c);
-  static const char *const heads[] = { "labeler", "classifier", "captioner" };
-  int kind = -1;
-  for (int i = 0; i < 3; i++)
-    if (!g_strcmp0 (head, heads[i]))
-      kind = i;
+  SpmHeadKind kind;
+  if (!sp_dataset_head_kind (sp_config_head_class (c), &kind, &e))
+    return fail (e);
   g_autofree char *manifest = sp_config_path (c, "pipeline", "manifest");
   g_autofree char *ckpt = sp_config_path (c, "model", "checkpoint");
   g_autofree char *cache_dir = sp_config_path (c, "train", "cache-dir");
-  if (kind < 0 || !manifest || !ckpt) {
-    g_printerr ("seqpipe: %s\n", kind < 0 ? "[head] plugin: eval scores a labeler, classifier or "
-                                            "captioner"
-                                 : !manifest ? "[pipeline] manifest: required by eval (a labelled "
-                                               "manifest)"
-                                             : "[model] checkpoint: required by eval");
+  if (!manifest || !ckpt) {
+    g_printerr ("seqpipe: %s\n", !manifest ? "[pipeline] manifest: required by eval (a labelled "
+                                             "manifest)"
+                                          : "[model] checkpoint: required by eval");
     return 1;
   }
   sp_signals_install ();
   g_autoptr (SpmModel) m = spm_model_load (ckpt, &e);
   if (!m)
     return fail (e);
-  if ((int) m->cfg.head != kind) {
+  if (m->cfg.head != kind) {
     g_printerr ("seqpipe: %s: a checkpoint for the %s head, not for the %s head\n", ckpt,
-                heads[m->cfg.head], head);
+                spm_head_kind_name (m->cfg.head), sp_config_head (c));
     return 1;
   }
   SpProgress *progress = sp_progress_new (quiet);
-  g_autoptr (SpDataset) ds = sp_dataset_read (c, manifest, (SpmHeadKind) kind, cache_dir,
+  g_autoptr (SpDataset) ds = sp_dataset_read (c, manifest, kind, cache_dir,
                                               progress, &e);
   sp_progress_free (progress);
   if (!ds)

@@ -1,8 +1,10 @@
 /* cmd-inspect.c — `seqpipe inspect NAME`: a stage's description and its key table
  * (name, type, default, range or choices, help), or the keys of a host config group
  * (pipeline, decoder, extractor, model, head, train, sink). */
-#include "sp-cmds.h"
-#include "sp-keys.h"
+#include "cmds.h"
+#include "host-keys.h"
+#include "host-registry.h"
+#include "host-stage.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -79,15 +81,18 @@ print_stage (const SpRegistryStage *s)
     g_autofree char *ext = g_strjoinv (" ", (char **) k->extensions);
     printf ("  extensions: %s\n", ext);
   }
+  if (k->kind == SP_STAGE_HEAD)
+    printf ("  records: %s\n", sp_records_describe (k->records));
   if (k->kind == SP_STAGE_SINK) {
-    static const char *const heads[] = { "labeler", "classifier", "captioner", "no head" };
-    GString *for_heads = g_string_new (NULL);
-    for (int i = 0; i < 4; i++)
-      if (!k->heads_mask || (k->heads_mask & (1u << i)))
-        g_string_append_printf (for_heads, "%s%s", for_heads->len ? ", " : "", heads[i]);
-    printf ("  serves: %s; one file for several inputs: %s\n", for_heads->str,
+    static const unsigned kinds[] = { SP_RECORDS_FRAME, SP_RECORDS_INPUT, SP_RECORDS_CAPTION,
+                                      SP_TAKES_FRAMES };
+    unsigned takes = sp_stage_class_takes (k);
+    g_autoptr (GString) what = g_string_new (NULL);
+    for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+      if (takes & kinds[i])
+        g_string_append_printf (what, "%s%s", what->len ? ", " : "", sp_records_describe (kinds[i]));
+    printf ("  takes: %s; one file for several inputs: %s\n", what->str,
             k->can_combine ? "yes" : "no");
-    g_string_free (for_heads, TRUE);
   }
   printf ("\nkeys in [%s]", group_of (k->kind));
   printf (" (with the host's: `seqpipe inspect %s`):\n",

@@ -1,7 +1,7 @@
 /* cmd-plugins.c — `seqpipe plugins`: every stage found (name, kind, version, file),
  * then every plugin file refused, with why. */
-#include "sp-cmds.h"
-#include "sp-host.h"
+#include "cmds.h"
+#include "host-registry.h"
 
 #include <stdio.h>
 

@@ -2,156 +2,19 @@
  * gathers the inputs, checks the sinks against the run, runs the engine and writes
  * summary.json.  Exit: 0 all ok, 1 nothing processed (usage/config/plugin error),
  * 2 some inputs failed, 3 interrupted. */
-#include "run.h"
-#include "sp-cmds.h"
+#include "cmds.h"
+#include "run-engine.h"
+#include "run-inputs.h"
+#include "run-signals.h"
 
 #include <errno.h>
 #include <glob.h>
 #include <stdio.h>
 #include <string.h>
 
-typedef struct {
-  GArray *inputs;           /* SpInputInfo; path, name, stem owned */
-} InputList;
-
-static void
-input_info_clear (gpointer p)
-{
-  SpInputInfo *in = p;
-
-  g_free ((char *) in->path);
-  g_free ((char *) in->name);
-  g_free ((char *) in->stem);
-}
-
-/* name: the file name; for a numbered pattern (seq/%05d.png), its directory's name.
- * stem: the name without its extension (a directory's name stays whole). */
-static void
-add_input (GArray *inputs, const char *path, double start, double end)
-{
-  SpInputInfo in = { 0 };
-  g_autofree char *dir = NULL;
-  const char *dot;
-
-  in.path = g_strdup (path);
-  if (sp_input_is_sequence_pattern (path))
-    {
-      dir = g_path_get_dirname (path);
-      in.name = g_path_get_basename (dir);
-      in.stem = g_strdup (in.name);
-    }
-  else
-    {
-      in.name = g_path_get_basename (path);
-      dot = strrchr (in.name, '.');
-      if (dot != NULL && dot != in.name && !g_file_test (path, G_FILE_TEST_IS_DIR))
-        in.stem = g_strndup (in.name, dot - in.name);
-      else
-        in.stem = g_strdup (in.name);
-    }
-  in.index = (int) inputs->len;
-  in.start = start;
-  in.end = end;
-  g_array_append_val (inputs, in);
-}
-
-static gboolean
-has_glob_chars (const char *s)
-{
-  return strpbrk (s, "*?[") != NULL;
-}
-
-static gboolean
-inputs_from_list (SpConfig *c, GArray *inputs, SpProgress *progress, GError **error)
-{
-  g_auto (GStrv) items = sp_config_path_list (c, "pipeline", "inputs");
-
-  for (int i = 0; items != NULL && items[i] != NULL; i++)
-    {
-      const char *item = items[i];
-      glob_t g;
-      int rc;
-
-      if (item[0] == '\0')
-        continue;
-      if (sp_input_is_sequence_pattern (item) || !has_glob_chars (item))
-        {
-          add_input (inputs, item, 0, -1);
-          continue;
-        }
-      memset (&g, 0, sizeof g);
-      rc = glob (item, 0, NULL, &g);        /* sorted */
-      if (rc == GLOB_NOMATCH)
-        sp_progress_message (progress, "seqpipe: [pipeline] inputs: \"%s\" matches no file",
-                             item);
-      else if (rc != 0)
-        {
-          g_set_error (error, SP_ERROR, SP_ERROR_CONFIG,
-                       "[pipeline] inputs: cannot expand \"%s\"", item);
-          globfree (&g);
-          return FALSE;
-        }
-      for (size_t k = 0; rc == 0 && k < g.gl_pathc; k++)
-        add_input (inputs, g.gl_pathv[k], 0, -1);
-      globfree (&g);
-    }
-  return TRUE;
-}
-
-/* one input per distinct (path, start, end): a captioner's manifest repeats paths */
-static gboolean
-inputs_from_manifest (const char *file, GArray *inputs, GError **error)
-{
-  g_autoptr (SpManifest) m = sp_manifest_read (file, error);
-  g_autoptr (GHashTable) seen = NULL;
-
-  if (m == NULL)
-    return FALSE;
-  seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  for (int i = 0; i < m->n_rows; i++)
-    {
-      const SpManifestRow *row = &m->rows[i];
-      char *key = g_strdup_printf ("%s\n%.17g\n%.17g", row->path, row->start, row->end);
-
-      if (!g_hash_table_add (seen, key))
-        continue;
-      add_input (inputs, row->path, row->start < 0 ? 0 : row->start, row->end);
-    }
-  return TRUE;
-}
-
-static gboolean
-gather_inputs (SpConfig *c, GArray *inputs, SpProgress *progress, GError **error)
-{
-  g_autofree char *manifest = sp_config_path (c, "pipeline", "manifest");
-  gboolean has_list = sp_config_has (c, "pipeline", "inputs");
-
-  if (manifest != NULL && has_list)
-    {
-      g_set_error (error, SP_ERROR, SP_ERROR_CONFIG,
-                   "[pipeline] inputs: set either inputs or manifest, not both");
-      return FALSE;
-    }
-  if (manifest == NULL && !has_list)
-    {
-      g_set_error (error, SP_ERROR, SP_ERROR_CONFIG,
-                   "[pipeline] inputs: missing; expected a list of inputs or [pipeline] manifest");
-      return FALSE;
-    }
-  if (manifest != NULL ? !inputs_from_manifest (manifest, inputs, error)
-                       : !inputs_from_list (c, inputs, progress, error))
-    return FALSE;
-  if (inputs->len == 0)
-    {
-      g_set_error (error, SP_ERROR, SP_ERROR_CONFIG, "%s: no input to process",
-                   manifest != NULL ? manifest : "[pipeline] inputs");
-      return FALSE;
-    }
-  return TRUE;
-}
-
 static SpSinkSet *
-make_sinks (SpConfig *c, const char *output_dir, GArray *inputs, GError **error)
+make_sinks (SpConfig *c, const char *output_dir, GArray *inputs, const SpStageClass *head,
+            GError **error)
 {
   g_auto (GStrv) groups = sp_config_sink_groups (c);
   int n = groups ? (int) g_strv_length (groups) : 0;
@@ -174,7 +37,7 @@ make_sinks (SpConfig *c, const char *output_dir, GArray *inputs, GError **error)
         }
     }
   return sp_sinks_new (c, specs, n, output_dir, (const SpInputInfo *) inputs->data,
-                       (int) inputs->len, sp_config_head (c), error);
+                       (int) inputs->len, head, error);
 }
 
 static int
@@ -195,16 +58,15 @@ run_config (const char *config_path, const char *const *sets, int jobs, gboolean
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (SpConfig) c = NULL;
-  g_autoptr (GArray) inputs = g_array_new (FALSE, TRUE, sizeof (SpInputInfo));
+  g_autoptr (GArray) inputs = NULL;
   g_autoptr (SpSinkSet) sinks = NULL;
   g_autofree char *output_dir = NULL;
-  const char *head_name, *on_error;
+  const char *on_error;
   SpRunPlan plan = { 0 };
   SpRunOutcome out;
   gboolean finish_failed = FALSE;
   int code;
 
-  g_array_set_clear_func (inputs, input_info_clear);
   c = sp_config_load (config_path, sets, "run", &error);
   if (c == NULL)
     {
@@ -212,23 +74,14 @@ run_config (const char *config_path, const char *const *sets, int jobs, gboolean
       return 1;
     }
   plan.progress = sp_progress_new (quiet);
-  if (!gather_inputs (c, inputs, plan.progress, &error))
+  inputs = sp_inputs_gather (c, plan.progress, &error);
+  if (inputs == NULL)
     goto config_error;
   output_dir = sp_config_path (c, "pipeline", "output-dir");
   if (output_dir == NULL)
     output_dir = g_strdup ("out");
-  head_name = sp_config_head (c);
-  if (head_name != NULL)
-    {
-      plan.head = sp_registry_find (sp_config_registry (c), head_name, SP_STAGE_HEAD);
-      if (plan.head == NULL)
-        {
-          g_set_error (&error, SP_ERROR, SP_ERROR_CONFIG, "[head] plugin: no head named \"%s\"",
-                       head_name);
-          goto config_error;
-        }
-    }
-  sinks = make_sinks (c, output_dir, inputs, &error);
+  plan.head = sp_config_head_class (c);
+  sinks = make_sinks (c, output_dir, inputs, plan.head, &error);
   if (sinks == NULL)
     goto config_error;
   if (g_mkdir_with_parents (output_dir, 0777) != 0)

@@ -13,10 +13,9 @@
  * SIGINT/SIGTERM: the batch in hand finishes, the last checkpoint and its state are
  * written, exit 3; --resume on it continues the same learning curve.
  * Math threads: [train] threads (0 = all cores). */
-#include "sp-cmds.h"
-#include "sp-host.h"
-#include "dataset.h"
-#include "run.h"   /* sp_signals_install */
+#include "cmds.h"
+#include "data-dataset.h"
+#include "run-signals.h"
 #include "train-log.h"
 
 #include <stdio.h>
@@ -39,21 +38,6 @@ fail (GError *e)
   if (g_error_matches (e, SP_ERROR, SP_ERROR_INTERRUPTED))
     return 3;
   return 1;
-}
-
-static gboolean
-head_kind (const char *name, SpmHeadKind *out, GError **error)
-{
-  static const char *const names[] = { "labeler", "classifier", "captioner" };
-  for (int i = 0; i < 3; i++)
-    if (name && !strcmp (name, names[i])) {
-      *out = (SpmHeadKind) i;
-      return TRUE;
-    }
-  g_set_error (error, SP_ERROR, SP_ERROR_CONFIG,
-               "[head] plugin: \"%s\" cannot be trained (labeler, classifier or captioner)",
-               name ? name : "");
-  return FALSE;
 }
 
 /* "X.safetensors" -> "X" + suffix */
@@ -177,12 +161,12 @@ train_config (SpConfig *c, SpmTrainConfig *t)
 static gboolean
 same_shape (const SpmModelConfig *a, const SpmModelConfig *b, const char *path, GError **error)
 {
-  static const char *const heads[] = { "labeler", "classifier", "captioner" };
   static const char *const cells[] = { "lstm", "rnn" };
   g_autoptr (GString) d = g_string_new (NULL);
 #define DIFF(cond, ...) \
   if (cond) { g_string_append (d, d->len ? ", " : ""); g_string_append_printf (d, __VA_ARGS__); }
-  DIFF (a->head != b->head, "head %s (config %s)", heads[a->head], heads[b->head]);
+  DIFF (a->head != b->head, "head %s (config %s)", spm_head_kind_name (a->head),
+        spm_head_kind_name (b->head));
   DIFF (a->cell != b->cell, "cell %s ([model] cell %s)", cells[a->cell], cells[b->cell]);
   DIFF (a->D != b->D, "feature size %d (the data's %d)", a->D, b->D);
   DIFF (a->H != b->H, "hidden %d ([model] hidden %d)", a->H, b->H);
@@ -293,7 +277,7 @@ sp_cmd_train (int argc, char **argv)
   if (!c)
     return fail (e);
   SpmHeadKind head;
-  if (!head_kind (sp_config_head (c), &head, &e))
+  if (!sp_dataset_head_kind (sp_config_head_class (c), &head, &e))
     return fail (e);
   g_autofree char *manifest = sp_config_path (c, "train", "manifest");
   g_autofree char *val_manifest = sp_config_path (c, "train", "val-manifest");

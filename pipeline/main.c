@@ -1,7 +1,8 @@
 /* main.c — the seqpipe command line: a table of verbs, one cmd-<verb>.c each
  * (DESIGN §3).  Verbs parse their own options and return the exit status. */
-#include "sp-cmds.h"
-#include "sp-keys.h"
+#include "cmds.h"
+#include "host-keys.h"
+#include "host-registry.h"
 
 #include <locale.h>
 #include <stdio.h>

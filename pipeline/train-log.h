@@ -2,7 +2,7 @@
 #ifndef SP_TRAIN_LOG_H
 #define SP_TRAIN_LOG_H
 
-#include "dataset.h"
+#include "data-dataset.h"
 
 G_BEGIN_DECLS
 

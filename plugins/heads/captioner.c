@@ -102,4 +102,5 @@ const SpStageClass sp_head_captioner = {
   .process = captioner_process,
   .flush = captioner_flush,
   .finalize = captioner_finalize,
+  .records = SP_RECORDS_CAPTION,
 };

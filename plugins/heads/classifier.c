@@ -96,4 +96,5 @@ const SpStageClass sp_head_classifier = {
   .process = classifier_process,
   .flush = classifier_flush,
   .finalize = classifier_finalize,
+  .records = SP_RECORDS_INPUT,
 };

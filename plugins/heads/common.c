@@ -5,7 +5,6 @@
 
 #include "spm-json.h"
 
-static const char *const head_names[] = { "labeler", "classifier", "captioner" };
 
 int
 sp_heads_argmax (const float *p, int n)
@@ -152,7 +151,7 @@ sp_heads_load (SpStage *st, SpmHeadKind kind, const char *labels_path, GError **
   const char *path = sp_stage_model_checkpoint (st);
   if (!path) {
     g_set_error (error, SP_PLUGIN_ERROR, SP_PLUGIN_ERROR_CONFIG,
-                 "[model] checkpoint: the %s head needs a trained checkpoint", head_names[kind]);
+                 "[model] checkpoint: the %s head needs a trained checkpoint", spm_head_kind_name (kind));
     return NULL;
   }
   g_autoptr (GError) e = NULL;
@@ -164,7 +163,7 @@ sp_heads_load (SpStage *st, SpmHeadKind kind, const char *labels_path, GError **
   if (m->cfg.head != kind) {
     g_set_error (error, SP_PLUGIN_ERROR, SP_PLUGIN_ERROR_CONFIG,
                  "%s: a checkpoint for the %s head, not for the %s head", path,
-                 head_names[m->cfg.head], head_names[kind]);
+                 spm_head_kind_name (m->cfg.head), spm_head_kind_name (kind));
     return NULL;
   }
   if (st->feature_dim != m->cfg.D) {

@@ -135,4 +135,5 @@ const SpStageClass sp_head_labeler = {
   .process = labeler_process,
   .flush = labeler_flush,
   .finalize = labeler_finalize,
+  .records = SP_RECORDS_FRAME,
 };

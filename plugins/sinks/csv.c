@@ -3,8 +3,8 @@
  *   classifier  input,label,score[,p:<label>...]
  *   captioner   input,caption,score
  * `input` leads the labeler's rows only when several inputs share the file.  The
- * header is written with the first record (or at flush for an input without any),
- * once the head is known. */
+ * header follows the run's head (st->records); it is written with the first record,
+ * or at flush for an input without any. */
 #include <seqpipe/plugin.h>
 
 #include "fields.h"
@@ -14,7 +14,6 @@
 typedef struct {
   gboolean probs;       /* key */
   SpOut out;
-  SpSinkHead head;
   gboolean header_done;
   GString *line;
 } CsvPriv;
@@ -30,24 +29,23 @@ csv_init (SpStage *st, GError **error)
 {
   CsvPriv *p = st->priv;
   p->line = g_string_sized_new (256);
-  p->head = sp_sink_head_of_stage (st);
   return sp_out_open (&p->out, st->output_path, error);
 }
 
 static gboolean
 with_probs (SpStage *st, CsvPriv *p)
 {
-  return p->probs && p->head != SP_SINK_HEAD_CAPTIONER && st->n_labels > 0;
+  return p->probs && st->records != SP_RECORDS_CAPTION && st->n_labels > 0;
 }
 
 static void
 append_header (SpStage *st, CsvPriv *p, GString *l)
 {
-  switch (p->head) {
-  case SP_SINK_HEAD_CLASSIFIER:
+  switch (st->records) {
+  case SP_RECORDS_INPUT:
     g_string_append (l, "input,label,score");
     break;
-  case SP_SINK_HEAD_CAPTIONER:
+  case SP_RECORDS_CAPTION:
     g_string_append (l, "input,caption,score");
     break;
   default:
@@ -77,25 +75,23 @@ csv_write (SpStage *st, const SpRecord *r, GError **error)
 {
   CsvPriv *p = st->priv;
   char buf[32];
-  if (!sp_sink_accept (&p->head, r))
-    return TRUE;
   if (!ensure_header (st, p, error))
     return FALSE;
 
   GString *l = p->line;
-  if (p->head == SP_SINK_HEAD_LABELER) {
+  if (st->records == SP_RECORDS_FRAME) {
     if (st->combined) {
       sp_csv_append_field (l, sp_sink_input (st));
       g_string_append_c (l, ',');
     }
-    g_string_append_printf (l, "%" G_GINT64_FORMAT ",", r->frame ? r->frame->index : -1);
-    sp_append_fixed (l, r->frame ? r->frame->time : 0.0);
+    g_string_append_printf (l, "%" G_GINT64_FORMAT ",", r->frame->index);
+    sp_append_fixed (l, r->frame->time);
     g_string_append_c (l, ',');
   } else {
     sp_csv_append_field (l, sp_sink_input (st));
     g_string_append_c (l, ',');
   }
-  if (p->head == SP_SINK_HEAD_CAPTIONER)
+  if (st->records == SP_RECORDS_CAPTION)
     sp_csv_append_field (l, r->text ? r->text : "");
   else
     sp_csv_append_field (l, sp_sink_label (st, r->label, buf));
@@ -142,5 +138,5 @@ const SpStageClass sp_sink_csv = {
   .finalize = csv_finalize,
   .header_lines = 1,
   .can_combine = TRUE,
-  .heads_mask = SP_HEADS_LABELER | SP_HEADS_CLASSIFIER | SP_HEADS_CAPTIONER,
+  .takes = SP_RECORDS_ALL,
 };

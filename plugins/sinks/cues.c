@@ -33,8 +33,6 @@ sp_cues_write (SpStage *st, const SpRecord *r, SpCueFormat format, GError **erro
 {
   SpCuesPriv *p = st->priv;
   SpSegment done;
-  if (r->frame == NULL || r->label < 0)
-    return TRUE;   /* only the labeler's labelled frames (fields.h) */
   if (sp_segmenter_push (&p->seg, r->label, r->frame->time, r->score, &done))
     return write_cue (st, p, format, &done, error);
   return TRUE;

@@ -4,37 +4,6 @@
 #include <math.h>
 #include <string.h>
 
-SpSinkHead
-sp_sink_head_of_stage (SpStage *st)
-{
-  const char *name = sp_stage_head_name (st);
-  if (name == NULL)
-    return SP_SINK_HEAD_UNKNOWN;
-  if (strcmp (name, "labeler") == 0)
-    return SP_SINK_HEAD_LABELER;
-  if (strcmp (name, "classifier") == 0)
-    return SP_SINK_HEAD_CLASSIFIER;
-  if (strcmp (name, "captioner") == 0)
-    return SP_SINK_HEAD_CAPTIONER;
-  return SP_SINK_HEAD_UNKNOWN;
-}
-
-gboolean
-sp_sink_accept (SpSinkHead *head, const SpRecord *r)
-{
-  if (*head == SP_SINK_HEAD_UNKNOWN) {
-    if (r->frame == NULL)
-      *head = r->text != NULL ? SP_SINK_HEAD_CAPTIONER : SP_SINK_HEAD_CLASSIFIER;
-    else if (r->label >= 0)
-      *head = SP_SINK_HEAD_LABELER;
-    else
-      return FALSE;
-  }
-  if (*head == SP_SINK_HEAD_LABELER)
-    return r->frame != NULL && r->label >= 0;
-  return r->frame == NULL;
-}
-
 const char *
 sp_sink_label (SpStage *st, int i, char buf[32])
 {

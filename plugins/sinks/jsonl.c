@@ -2,8 +2,7 @@
  *   labeler     {["input",]"frame","time","label","score"[,"probs":{label: p}]}
  *   classifier  {"input","label","score"[,"probs":{label: p}]}
  *   captioner   {"input","caption","score"}
- * `input` leads the labeler's objects only when several inputs share the file; a
- * label of -1 is null. */
+ * `input` leads the labeler's objects only when several inputs share the file. */
 #include <seqpipe/plugin.h>
 
 #include "fields.h"
@@ -14,7 +13,6 @@
 typedef struct {
   gboolean probs;       /* key */
   SpOut out;
-  SpSinkHead head;
   GString *line;
 } JsonlPriv;
 
@@ -29,7 +27,6 @@ jsonl_init (SpStage *st, GError **error)
 {
   JsonlPriv *p = st->priv;
   p->line = g_string_sized_new (256);
-  p->head = sp_sink_head_of_stage (st);
   return sp_out_open (&p->out, st->output_path, error);
 }
 
@@ -46,36 +43,31 @@ static gboolean
 jsonl_write (SpStage *st, const SpRecord *r, GError **error)
 {
   JsonlPriv *p = st->priv;
-  if (!sp_sink_accept (&p->head, r))
-    return TRUE;
-  SpSinkHead head = p->head;
+  unsigned head = st->records;
   GString *l = p->line;
   char buf[32];
 
   g_string_append_c (l, '{');
-  if (head != SP_SINK_HEAD_LABELER || st->combined) {
+  if (head != SP_RECORDS_FRAME || st->combined) {
     append_key (l, "input");
     spm_json_append_string (l, sp_sink_input (st));
   }
-  if (head == SP_SINK_HEAD_LABELER) {
+  if (head == SP_RECORDS_FRAME) {
     append_key (l, "frame");
-    g_string_append_printf (l, "%" G_GINT64_FORMAT, r->frame ? r->frame->index : -1);
+    g_string_append_printf (l, "%" G_GINT64_FORMAT, r->frame->index);
     append_key (l, "time");
-    sp_json_append_number (l, r->frame ? r->frame->time : 0.0);
+    sp_json_append_number (l, r->frame->time);
   }
-  if (head == SP_SINK_HEAD_CAPTIONER) {
+  if (head == SP_RECORDS_CAPTION) {
     append_key (l, "caption");
     spm_json_append_string (l, r->text ? r->text : "");
   } else {
     append_key (l, "label");
-    if (r->label < 0)
-      g_string_append (l, "null");
-    else
-      spm_json_append_string (l, sp_sink_label (st, r->label, buf));
+    spm_json_append_string (l, sp_sink_label (st, r->label, buf));
   }
   append_key (l, "score");
   sp_json_append_number (l, r->score);
-  if (p->probs && head != SP_SINK_HEAD_CAPTIONER && r->probs != NULL && st->n_labels > 0) {
+  if (p->probs && head != SP_RECORDS_CAPTION && r->probs != NULL && st->n_labels > 0) {
     append_key (l, "probs");
     g_string_append_c (l, '{');
     for (int k = 0; k < st->n_labels; k++) {
@@ -119,5 +111,5 @@ const SpStageClass sp_sink_jsonl = {
   .finalize = jsonl_finalize,
   .header_lines = 0,
   .can_combine = TRUE,
-  .heads_mask = SP_HEADS_LABELER | SP_HEADS_CLASSIFIER | SP_HEADS_CAPTIONER,
+  .takes = SP_RECORDS_ALL,
 };

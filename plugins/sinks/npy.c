@@ -19,7 +19,6 @@
 typedef struct {
   SpOut out;
   SpOut frames;
-  SpSinkHead head;
   gint64 T;
   int D;
   GString *line;
@@ -49,7 +48,6 @@ npy_init (SpStage *st, GError **error)
   char header[HEADER_SIZE];
   p->line = g_string_sized_new (64);
   p->D = st->feature_dim;
-  p->head = sp_sink_head_of_stage (st);
   const char *frames_path = sp_stage_output_path_aux (st, ".frames.csv", error);
   if (frames_path == NULL)
     return FALSE;
@@ -62,15 +60,11 @@ npy_init (SpStage *st, GError **error)
          && sp_out_gstring (&p->frames, p->line, error);
 }
 
+/* one row per delivered frame, whatever the head */
 static gboolean
-npy_write (SpStage *st, const SpRecord *r, GError **error)
+npy_frame (SpStage *st, const SpFrame *f, GError **error)
 {
   NpyPriv *p = st->priv;
-  const SpFrame *f = r->frame;
-  /* one row per frame: with the labeler its labelled records (it may pass a frame
-   * unlabelled first, fields.h), otherwise every frame record */
-  if (f == NULL || (p->head == SP_SINK_HEAD_LABELER && r->label < 0))
-    return TRUE;
   int dim = f->feature_dim > 0 ? f->feature_dim : st->feature_dim;
   if (f->features == NULL || dim <= 0) {
     g_set_error (error, SP_PLUGIN_ERROR, SP_PLUGIN_ERROR_FORMAT,
@@ -137,10 +131,10 @@ const SpStageClass sp_sink_npy = {
                  "with frame,time",
   .priv_size = sizeof (NpyPriv),
   .init = npy_init,
-  .write = npy_write,
+  .frame = npy_frame,
   .flush = npy_flush,
   .finalize = npy_finalize,
   .header_lines = 0,
   .can_combine = FALSE,
-  .heads_mask = 0,
+  .takes = SP_TAKES_FRAMES,
 };

@@ -51,8 +51,6 @@ segments_write (SpStage *st, const SpRecord *r, GError **error)
 {
   SegmentsPriv *p = st->priv;
   SpSegment done;
-  if (r->frame == NULL || r->label < 0)
-    return TRUE;   /* only the labeler's labelled frames (fields.h) */
   if (sp_segmenter_push (&p->seg, r->label, r->frame->time, r->score, &done))
     return write_segment (st, p, &done, error);
   return TRUE;
@@ -88,5 +86,5 @@ const SpStageClass sp_sink_segments = {
   .finalize = segments_finalize,
   .header_lines = 1,
   .can_combine = TRUE,
-  .heads_mask = SP_HEADS_LABELER,
+  .takes = SP_RECORDS_FRAME,
 };

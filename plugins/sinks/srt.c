@@ -49,5 +49,5 @@ const SpStageClass sp_sink_srt = {
   .finalize = sp_cues_finalize,
   .header_lines = 0,
   .can_combine = FALSE,
-  .heads_mask = SP_HEADS_LABELER,
+  .takes = SP_RECORDS_FRAME,
 };

@@ -78,8 +78,6 @@ timeline_write (SpStage *st, const SpRecord *r, GError **error)
   TimelinePriv *p = st->priv;
   SpSegment done;
   (void) error;
-  if (r->frame == NULL || r->label < 0)
-    return TRUE;   /* only the labeler's labelled frames (fields.h) */
   if (sp_segmenter_push (&p->seg, r->label, r->frame->time, r->score, &done))
     g_array_append_val (p->segments, done);
   ensure_store (st, p, r->frame);
@@ -256,5 +254,5 @@ const SpStageClass sp_sink_timeline = {
   .finalize = timeline_finalize,
   .header_lines = 0,
   .can_combine = FALSE,
-  .heads_mask = SP_HEADS_LABELER,
+  .takes = SP_RECORDS_FRAME,
 };

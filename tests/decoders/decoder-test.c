@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sp-host.h"
+#include <seqpipe/check.h>
+
+#include "host-stage.h"
 
 char *
 dt_tmpdir (void)

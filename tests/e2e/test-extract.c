@@ -1,7 +1,8 @@
 /* sp_extract_features (train and eval's way into the run engine's chain), in
  * process, with the fake decoder: frames, features, indices, times, broken frames
  * and errors that name the input. */
-#include "run.h"
+#include "data-cache.h"
+#include "run-chain.h"
 
 #include <glib/gstdio.h>
 #include <string.h>

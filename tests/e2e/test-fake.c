@@ -46,20 +46,59 @@ test_basic (void)
   g_assert_cmpint (e2e_count_temp_files (t), ==, 0);
 }
 
-/* frames the head emitted for go to the sinks as the head's records; the others as
- * plain per-frame records (label -1); the per-input record of flush comes last */
+/* records go where they are declared to go (plugin.h): the head's per-frame records,
+ * and only those, to a sink that takes records; every frame, and only the frames, to
+ * a sink that takes frames; a record the head does not declare is a plugin error */
 static void
 test_head_records (void)
 {
   g_autoptr (E2e) t = e2e_new ();
-  g_autofree char *a = NULL;
+  g_autofree char *a = NULL, *frames = NULL, *count = NULL, *err = NULL;
 
   g_free (e2e_write (t, "a.fake", "frames=5 dim=4"));
   g_assert_cmpint (e2e_run (t, "[pipeline]\ninputs = a.fake\noutput-dir = out\n"
                             "[model]\ncheckpoint = unused.safetensors\n[head]\nplugin = e2e-head\nevery = 2\n"
-                            LINES_SINK "path = {stem}.txt\n", NULL, NULL, NULL), ==, 0);
+                            LINES_SINK "path = {stem}.txt\n"
+                            "[sink:bin]\nplugin = e2e-bin\npath = {stem}.bin\n", NULL, NULL, NULL),
+                   ==, 0);
   a = e2e_read (t, "out/a.txt");
-  g_assert_cmpstr (a, ==, "frame,label\n0,0\n1,-1\n2,2\n3,-1\n4,1\n-1,1\n");
+  g_assert_cmpstr (a, ==, "frame,label\n0,0\n2,2\n4,1\n");
+  frames = e2e_read (t, "out/a.bin.frames");
+  g_assert_cmpstr (frames, ==, "0\n1\n2\n3\n4\n");
+  count = e2e_read (t, "out/a.bin");
+  g_assert_cmpstr (count, ==, "5\n");
+
+  g_assert_cmpint (e2e_run (t, "[pipeline]\ninputs = a.fake\noutput-dir = out2\n"
+                            "[model]\ncheckpoint = unused.safetensors\n[head]\nplugin = e2e-head\n"
+                            "wrong = true\n" LINES_SINK "path = {stem}.txt\n", NULL, &err, NULL),
+                   ==, 2);
+  g_assert_nonnull (strstr (err, "the e2e-head head declares one record per frame but emitted "
+                                 "a record without a frame"));
+  g_assert_false (e2e_exists (t, "out2/a.txt"));
+}
+
+/* a sink that takes nothing the run makes is refused before anything runs */
+static void
+test_sink_takes (void)
+{
+  g_autoptr (E2e) t = e2e_new ();
+  g_autofree char *err = NULL;
+
+  g_free (e2e_write (t, "a.fake", "frames=3 dim=2"));
+  g_assert_cmpint (e2e_run (t, "[pipeline]\ninputs = a.fake\noutput-dir = out\n"
+                            "[sink:only]\nplugin = e2e-only\npath = {stem}.txt\n", NULL, &err,
+                            NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "[sink:only] plugin: the e2e-only sink takes one record per "
+                                 "input of a head, and this run has no [head]"));
+  g_assert_false (e2e_exists (t, "out"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (e2e_run (t, "[pipeline]\ninputs = a.fake\noutput-dir = out\n"
+                            "[model]\ncheckpoint = unused.safetensors\n[head]\nplugin = e2e-head\n"
+                            "[sink:only]\nplugin = e2e-only\npath = {stem}.txt\n", NULL, &err,
+                            NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "[sink:only] plugin: the e2e-only sink takes one record per "
+                                 "input, but the e2e-head head gives one record per frame"));
+  g_assert_false (e2e_exists (t, "out"));
 }
 
 static void
@@ -500,6 +539,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/e2e/fake/basic", test_basic);
   g_test_add_func ("/e2e/fake/head-records", test_head_records);
+  g_test_add_func ("/e2e/fake/sink-takes", test_sink_takes);
   g_test_add_func ("/e2e/fake/input-errors", test_input_errors);
   g_test_add_func ("/e2e/fake/sink-error", test_sink_error);
   g_test_add_func ("/e2e/fake/on-error-stop", test_on_error_stop);

@@ -6,10 +6,12 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 
-#include "sp-host.h"
-#include "cache.h"
-#include "labels.h"
-#include "vocab.h"
+#include <seqpipe/check.h>
+
+#include "host-stage.h"
+#include "data-cache.h"
+#include "data-labels.h"
+#include "data-vocab.h"
 #include "../../plugins/heads/smooth.h"
 
 /* ---- the min-segment rule ------------------------------------------------------- */

@@ -1,7 +1,7 @@
 /* test-config.c — config validation (every kind of error names group, key, value and
  * what was expected), --set, effective values, path resolution and feature settings.
  * Plugins come from the fake plugin directory through [pipeline] plugin-path. */
-#include "sp-host.h"
+#include "host-stage.h"
 
 #include <glib/gstdio.h>
 #include <string.h>

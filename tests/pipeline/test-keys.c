@@ -1,6 +1,6 @@
 /* test-keys.c — parsing values against key tables, the messages users see, near-miss
  * suggestions, and the sanity checks on a plugin's table. */
-#include "sp-keys.h"
+#include "host-config-private.h"
 
 #include <string.h>
 

@@ -1,7 +1,9 @@
 /* test-manifest.c — the RFC 4180 reader (quotes, doubled quotes, CRLF, embedded
  * newlines, a BOM, blank lines) and manifests (columns, paths, windows, errors that
  * name file and line). */
-#include "sp-host.h"
+#include "data-csv.h"
+#include "data-manifest.h"
+#include "host-errors.h"
 
 #include <glib/gstdio.h>
 #include <string.h>

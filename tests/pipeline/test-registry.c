@@ -2,7 +2,8 @@
  * its file and reason (tests/pipeline/fake/).  Only isolated registries here: the
  * search path ($SEQPIPE_PLUGIN_PATH, --plugin-path, the build tree) is tested through
  * the binary in cli.sh, which keeps the real plugins' libraries out of this process. */
-#include "sp-host.h"
+#include "host-registry.h"
+#include "host-errors.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -28,6 +29,10 @@ static const struct {
   { "refused-bad-key-type.so", "key 'n' has unknown type 42" },
   { "refused-bad-key-reserved.so", "key 'fps' is the host's" },
   { "refused-bad-key-choice.so", "value \"z\" is not a valid choice" },
+  { "refused-head-no-records.so", "head 'fake-refused': records 0x0 is not one of" },
+  { "refused-head-abi-1-1.so", "is built for ABI 1.1 and does not declare its records" },
+  { "refused-sink-no-takes.so", "sink 'fake-refused': takes 0x0 is not a set of" },
+  { "refused-sink-frames-no-fn.so", "missing function frame (it takes SP_TAKES_FRAMES)" },
 };
 
 static SpRegistry *

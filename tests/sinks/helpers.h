@@ -3,7 +3,10 @@
 #ifndef SP_TEST_SINKS_HELPERS_H
 #define SP_TEST_SINKS_HELPERS_H
 
-#include "sp-host.h"
+#include <seqpipe/check.h>
+
+#include "data-csv.h"
+#include "host-stage.h"
 
 /* the labels of the test sequence: names that need CSV quoting and JSON escaping */
 extern const char *const test_labels[5];   /* NULL-terminated */
@@ -30,13 +33,17 @@ SpHarness *sink_new (const char *stage, const char *const *keys, const char *hea
 /* the same with another [decoder] fps (0 = every frame) */
 SpHarness *sink_new_fps (const char *stage, const char *const *keys, const char *head,
                          const char *path, gboolean combined, double fps);
-/* feeds the labelled sequence; with notices, a label -1 record for each frame
- * before its labelled one (as the host sends for frames the labeler holds) */
-void feed_labeler (SpHarness *h, gboolean notices);
-/* the classifier's or captioner's records: a label -1 record per frame, then one
- * per-input record (text = caption or NULL) */
+/* feeds the labelled sequence as the host routes it: each frame to a sink that takes
+ * frames, each record to a sink that takes the run's records; with held, every frame
+ * goes before the first record (as when the labeler holds frames to smooth them) */
+void feed_labeler (SpHarness *h, gboolean held);
+/* a classifier's or captioner's input: every frame (to a sink that takes frames),
+ * then the per-input record (text = caption or NULL) */
 void feed_per_input (SpHarness *h, int label, const char *caption);
 void sink_flush_ok (SpHarness *h);
+/* one frame, one record, as the host hands them: only to a sink that takes it */
+void give_frame (SpHarness *h, const SpFrame *f);
+void give_record (SpHarness *h, const SpRecord *r);
 
 char *read_file (const char *path, gsize *len);
 /* the lines of a text file without their '\n' (a final empty piece dropped) */

@@ -75,10 +75,9 @@ test_csv_labeler (void)
     sink_flush_ok (h);
   }
   check_labeler_csv (a, FALSE, FALSE);
-  /* records for frames the labeler still holds (label -1) change nothing, and
-   * without the host naming the head the records show it */
+  /* frames the labeler holds back first change nothing */
   {
-    g_autoptr (SpHarness) h = sink_new ("csv", NULL, NULL, b, FALSE);
+    g_autoptr (SpHarness) h = sink_new ("csv", NULL, "labeler", b, FALSE);
     feed_labeler (h, TRUE);
     sink_flush_ok (h);
   }

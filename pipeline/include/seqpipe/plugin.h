@@ -20,6 +20,14 @@
  * A run chains, for every input:
  *
  *     decoder --SpFrame--> extractor --SpFrame--> head --SpRecord--> sink, sink, ...
+ *                                        \------------SpFrame-----> sink (SP_TAKES_FRAMES)
+ *
+ * Records are declared, never guessed (ABI 1.2): a head class says what its records
+ * are (`records`: one per frame, one per input, or one caption per input) and a sink
+ * class says what it takes (`takes`: any of those, and/or every delivered frame).  The
+ * host checks the sinks of a run against its head before anything runs (a sink that
+ * takes nothing the run makes is a config error), and hands each sink exactly what it
+ * declared: records of the head's kind through write(), frames through frame().
  *
  * Every stage is instantiated once per input (so a stage needs no locking: one
  * instance is only ever called from one thread at a time).  The host allocates the
@@ -48,7 +56,7 @@
 G_BEGIN_DECLS
 
 #define SP_ABI_MAJOR 1
-#define SP_ABI_MINOR 1   /* 1.1: SP_KEY_PATH */
+#define SP_ABI_MINOR 2   /* 1.1: SP_KEY_PATH; 1.2: declared records (records, takes, frame) */
 
 /* The error domain plugins use for their own failures (any domain is accepted). */
 #define SP_PLUGIN_ERROR (sp_plugin_error_quark ())
@@ -114,6 +122,24 @@ typedef struct {
   int feature_dim;
 } SpFrame;
 
+/* What a head's records are (SpStageClass.records: exactly one of the three) and what
+ * a sink takes (SpStageClass.takes: any of them, plus SP_TAKES_FRAMES).
+ *   SP_RECORDS_FRAME    one record per delivered frame, in frame order: frame set,
+ *                       label in [0, n_labels) (the labeler)
+ *   SP_RECORDS_INPUT    one record per input, from flush(): frame NULL, label in
+ *                       [0, n_labels) (the classifier)
+ *   SP_RECORDS_CAPTION  one record per input, from flush(): frame NULL, text set,
+ *                       label -1 (the captioner)
+ *   SP_TAKES_FRAMES     sinks: every frame the chain delivers, through frame(), whatever
+ *                       the head (and in a run without a head) */
+typedef enum {
+  SP_RECORDS_FRAME = 1u << 0,
+  SP_RECORDS_INPUT = 1u << 1,
+  SP_RECORDS_CAPTION = 1u << 2,
+} SpRecordKind;
+#define SP_RECORDS_ALL (SP_RECORDS_FRAME | SP_RECORDS_INPUT | SP_RECORDS_CAPTION)
+#define SP_TAKES_FRAMES (1u << 8)
+
 typedef struct {
   const SpFrame *frame; /* the frame this record is about; NULL for a per-input record */
   int label;            /* index into the head's labels; -1 when none (captioner) */
@@ -153,6 +179,9 @@ struct SpStage {
   gboolean combined;                /* one file for the whole run: write an `input` column first */
   /* host-private from here */
   void *host;
+  /* ABI 1.2.  heads: their class's records; sinks: the records of the run's head
+   * (one SpRecordKind), 0 in a run without a head */
+  unsigned records;
 };
 
 /* Decoders: what decode() returned. */
@@ -191,12 +220,9 @@ typedef struct {
    * sinks: not used (see write). */
   gboolean (*process) (SpStage *st, SpFrame *frame, GError **error);
 
-  /* sinks: one record.  Per-frame records (record->frame set) come for every frame:
-   * the head's record when it emitted one for that frame during its process() call,
-   * otherwise one from the host with label = -1 (runs without a head, classifier and
-   * captioner runs, and frames a labeler holds back to smooth its segments — their
-   * labelled record, with a copy of the frame, follows later).  Per-input records
-   * (frame NULL) are those classifier and captioner emit in flush(). */
+  /* sinks: one record of the head, of the kind st->records says (and only when the
+   * class `takes` it).  A labeler may hold frames back to smooth its segments: their
+   * records come later, in frame order, with a copy of the frame. */
   gboolean (*write) (SpStage *st, const SpRecord *record, GError **error);
 
   /* end of the input: heads emit their per-input records; sinks complete the file.
@@ -211,11 +237,22 @@ typedef struct {
    * output cannot be concatenated (binary) set can_combine = FALSE. */
   int header_lines;
   gboolean can_combine;
-  /* sinks: which head kinds it serves: bit (1 << "labeler"=0, "classifier"=1,
-   * "captioner"=2, no head=3); 0 = all */
+  /* ABI 1.1 sinks: which heads they serve (SP_HEADS_*; 0 = all).  Read only for a
+   * sink that declares no `takes` (built against ABI 1.1): LABELER stands for
+   * SP_RECORDS_FRAME, CLASSIFIER for SP_RECORDS_INPUT, CAPTIONER for SP_RECORDS_CAPTION
+   * and NONE for SP_TAKES_FRAMES (frames then arrive through write() as records with
+   * label -1). */
   unsigned heads_mask;
 
-  void *reserved[8];
+  /* ABI 1.2 */
+  unsigned records;     /* heads: the SpRecordKind of every record they emit (required) */
+  unsigned takes;       /* sinks: SpRecordKind bits and/or SP_TAKES_FRAMES (required) */
+  /* sinks that take SP_TAKES_FRAMES: every frame the chain delivers, in order
+   * (transfer none: valid during the call; features filled, rgb set unless the
+   * decoder made the features itself) */
+  gboolean (*frame) (SpStage *st, const SpFrame *frame, GError **error);
+
+  void *reserved[6];
 } SpStageClass;
 
 #define SP_HEADS_LABELER    (1u << 0)
@@ -256,7 +293,8 @@ const char *sp_stage_feature_settings (SpStage *st, const char *which /* "decode
  * temporary path (transfer none, valid until finalize) that the host renames to the
  * final main path + suffix when the input completes, and removes on failure. */
 const char *sp_stage_output_path_aux (SpStage *st, const char *suffix, GError **error);
-/* which head the run has: "labeler", "classifier", "captioner" or NULL */
+/* the name of the run's head stage ([head] plugin), or NULL; for messages: what a
+ * stage receives is said by st->records */
 const char *sp_stage_head_name (SpStage *st);
 
 G_END_DECLS

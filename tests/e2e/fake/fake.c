@@ -160,6 +160,17 @@ lines_write (SpStage *st, const SpRecord *r, GError **error)
   return TRUE;
 }
 
+/* in a run without a head, every frame as a line with label -1 */
+static gboolean
+lines_frame (SpStage *st, const SpFrame *f, GError **error)
+{
+  SpRecord r = { .frame = f, .label = -1 };
+
+  if (st->records != 0)
+    return TRUE;
+  return lines_write (st, &r, error);
+}
+
 static gboolean
 lines_flush (SpStage *st, GError **error)
 {
@@ -191,6 +202,7 @@ static const SpStageClass e2e_lines = {
   .priv_size = sizeof (Lines),
   .init = lines_init, .write = lines_write, .flush = lines_flush,
   .finalize = lines_finalize, .header_lines = 1, .can_combine = TRUE,
+  .takes = SP_RECORDS_ALL | SP_TAKES_FRAMES, .frame = lines_frame,
 };
 
 static gboolean
@@ -213,13 +225,12 @@ bin_init (SpStage *st, GError **error)
 }
 
 static gboolean
-bin_write (SpStage *st, const SpRecord *r, GError **error)
+bin_frame (SpStage *st, const SpFrame *f, GError **error)
 {
   Lines *l = st->priv;
 
   (void) error;
-  if (r->frame != NULL)
-    fprintf (l->aux, "%" G_GINT64_FORMAT "\n", r->frame->index);
+  fprintf (l->aux, "%" G_GINT64_FORMAT "\n", f->index);
   l->n++;
   return TRUE;
 }
@@ -238,16 +249,29 @@ static const SpStageClass e2e_bin = {
   .name = "e2e-bin", .kind = SP_STAGE_SINK,
   .description = "a count and an aux file of frame indices (tests)",
   .priv_size = sizeof (Lines),
-  .init = bin_init, .write = bin_write, .flush = bin_flush,
+  .init = bin_init, .frame = bin_frame, .flush = bin_flush,
   .finalize = lines_finalize, .header_lines = 0, .can_combine = FALSE,
+  .takes = SP_TAKES_FRAMES,
 };
 
-/* ---- head `e2e-head`: a record for every `every`-th frame (label = index % 3), one
- * per-input record (label 1) at flush; `fail-init` fails init as a config error. */
+/* `e2e-only`: takes per-input records only, so no run of these tests can feed it */
+static const SpStageClass e2e_only = {
+  .name = "e2e-only", .kind = SP_STAGE_SINK,
+  .description = "per-input records only (tests)", .keys = lines_keys,
+  .priv_size = sizeof (Lines),
+  .init = lines_init, .write = lines_write, .flush = lines_flush,
+  .finalize = lines_finalize, .header_lines = 1, .can_combine = TRUE,
+  .takes = SP_RECORDS_INPUT,
+};
+
+/* ---- head `e2e-head`: per-frame records (SP_RECORDS_FRAME) for every `every`-th
+ * frame (label = index % 3); `fail-init` fails init as a config error; `wrong` emits
+ * a per-input record at flush, which its declaration does not allow. */
 
 typedef struct {
   gint64 every;
   gboolean fail_init;
+  gboolean wrong;
 } Head;
 
 static const SpKey head_keys[] = {
@@ -255,6 +279,8 @@ static const SpKey head_keys[] = {
     "emit for frames whose index is a multiple of this" },
   { "fail-init", SP_KEY_BOOL, G_STRUCT_OFFSET (Head, fail_init), "false", 0, 0, NULL,
     "fail init (a config error)" },
+  { "wrong", SP_KEY_BOOL, G_STRUCT_OFFSET (Head, wrong), "false", 0, 0, NULL,
+    "emit a per-input record at flush (against the declaration)" },
   SP_KEY_END
 };
 
@@ -288,9 +314,10 @@ head_process (SpStage *st, SpFrame *f, GError **error)
 static gboolean
 head_flush (SpStage *st, GError **error)
 {
+  Head *h = st->priv;
   SpRecord r = { .frame = NULL, .label = 1, .score = 1.0f };
 
-  return sp_stage_emit (st, &r, error);
+  return !h->wrong || sp_stage_emit (st, &r, error);
 }
 
 static const SpStageClass e2e_head = {
@@ -298,8 +325,8 @@ static const SpStageClass e2e_head = {
   .description = "records for some frames and one per input (tests)",
   .keys = head_keys, .priv_size = sizeof (Head),
   .init = head_init, .process = head_process, .flush = head_flush,
-  .finalize = dec_finalize,
+  .finalize = dec_finalize, .records = SP_RECORDS_FRAME,
 };
 
 SP_PLUGIN_DEFINE ("e2e-fake", "1.0", "fake stages for the end-to-end tests", "MIT",
-                  &e2e_dec, &e2e_lines, &e2e_bin, &e2e_head);
+                  &e2e_dec, &e2e_lines, &e2e_bin, &e2e_only, &e2e_head);

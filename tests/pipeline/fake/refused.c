@@ -21,6 +21,24 @@ f_init (SpStage *st, GError **error)
   return TRUE;
 }
 
+G_GNUC_UNUSED static gboolean
+f_process (SpStage *st, SpFrame *frame, GError **error)
+{
+  (void) st;
+  (void) frame;
+  (void) error;
+  return TRUE;
+}
+
+G_GNUC_UNUSED static gboolean
+f_write (SpStage *st, const SpRecord *r, GError **error)
+{
+  (void) st;
+  (void) r;
+  (void) error;
+  return TRUE;
+}
+
 G_GNUC_UNUSED static SpDecodeStatus
 f_decode (SpStage *st, SpFrame *frame, GError **error)
 {
@@ -28,6 +46,12 @@ f_decode (SpStage *st, SpFrame *frame, GError **error)
   (void) frame;
   (void) error;
   return SP_DECODE_EOF;
+}
+
+G_GNUC_UNUSED static gboolean
+f_init_flush (SpStage *st, GError **error)
+{
+  return f_init (st, error);
 }
 
 static void
@@ -80,6 +104,16 @@ static const SpStageClass stage = {
 #endif
 #if defined FAKE_BAD_KIND
   .kind = (SpStageKind) 9,
+#elif defined FAKE_HEAD_NO_RECORDS || defined FAKE_HEAD_ABI_1_1
+  .kind = SP_STAGE_HEAD,
+  .process = f_process,
+#elif defined FAKE_SINK_NO_TAKES || defined FAKE_SINK_FRAMES_NO_FN
+  .kind = SP_STAGE_SINK,
+  .write = f_write,
+  .flush = f_init_flush,
+#if defined FAKE_SINK_FRAMES_NO_FN
+  .takes = SP_TAKES_FRAMES,
+#endif
 #else
   .kind = SP_STAGE_DECODER,
 #endif
@@ -87,7 +121,8 @@ static const SpStageClass stage = {
   .keys = keys,
   .priv_size = sizeof (Priv),
   .init = f_init,
-#if !defined FAKE_MISSING_FUNCTION
+#if !defined FAKE_MISSING_FUNCTION && !defined FAKE_HEAD_NO_RECORDS && !defined FAKE_HEAD_ABI_1_1 \
+    && !defined FAKE_SINK_NO_TAKES && !defined FAKE_SINK_FRAMES_NO_FN
   .decode = f_decode,
 #endif
   .finalize = f_finalize,
@@ -100,6 +135,8 @@ G_MODULE_EXPORT const SpPluginDescriptor seqpipe_plugin_descriptor = {
   SP_ABI_MAJOR + 1, 0,
 #elif defined FAKE_ABI_MINOR
   SP_ABI_MAJOR, SP_ABI_MINOR + 1,
+#elif defined FAKE_HEAD_ABI_1_1
+  SP_ABI_MAJOR, 1,
 #else
   SP_ABI_MAJOR, SP_ABI_MINOR,
 #endif
