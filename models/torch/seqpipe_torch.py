@@ -12,7 +12,9 @@ and their forward passes compute what ``seqpipe run`` computes:
 * ``Captioner``:  ``module(f, tokens)`` -> next-token logits (B, T, V) from
                   h_0 = proj(f) in every layer, c_0 = 0, inputs embed(tokens);
                   ``greedy(f, max_len)``, ``beam_search(f, beam, max_len)`` and
-                  ``caption(f, beam, max_len)`` decode as seqpipe's captioner head.
+                  ``caption(f, beam, max_len)`` decode as seqpipe's captioner head
+                  (f: the mean of the input's frame features, or with a CNN the
+                  frames (T, 3, H, W) themselves).
 
 Submodules and their checkpoint names:
 
@@ -321,16 +323,23 @@ class _Model(nn.Module):
     def core(self):
         return getattr(self, self.cell)
 
+    def encode_frames(self, frames):
+        """The CNN's features of frames (B, T, 3, H, W), float RGB in [0, 1], normalised
+        with torchvision's mean and std first.  -> (B, T, D)."""
+        if self.cnn is None:
+            raise ValueError("this model has no CNN: it takes features, not frames")
+        if frames.dim() != 5 or frames.shape[2] != 3:
+            raise ValueError("a model with a CNN takes frames (B, T, 3, H, W), not %s"
+                             % (tuple(frames.shape),))
+        B, T = frames.shape[:2]
+        v = (frames.reshape(B * T, *frames.shape[2:]) - self.image_mean) / self.image_std
+        return self.cnn(v).reshape(B, T, -1)
+
     def features(self, x):
         """Per-step features: x (B, T, D) as given, or frames (B, T, 3, H, W) in [0, 1]
         through the CNN; then the norm when present.  -> (B, T, D)."""
         if self.cnn is not None:
-            if x.dim() != 5 or x.shape[2] != 3:
-                raise ValueError("a model with a CNN takes frames (B, T, 3, H, W), not %s"
-                                 % (tuple(x.shape),))
-            B, T = x.shape[:2]
-            v = (x.reshape(B * T, *x.shape[2:]) - self.image_mean) / self.image_std
-            x = self.cnn(v).reshape(B, T, -1)
+            x = self.encode_frames(x)
         elif x.dim() != 3 or x.shape[-1] != self.feature_dim:
             raise ValueError("expected features (B, T, %d), not %s"
                              % (self.feature_dim, tuple(x.shape)))
@@ -383,24 +392,28 @@ class Classifier(_Model):
 
 class Captioner(_Model):
     """Next-token logits: f (B, D) (a video's mean frame features), tokens (B, T) from
-    <start> -> (B, T, V); h_0 = proj(norm(f)) in every layer, c_0 = 0."""
+    <start> -> (B, T, V); h_0 = proj(norm(f)) in every layer, c_0 = 0.  With a CNN, f
+    may be frames (B, T, 3, H, W) or (T, 3, H, W): the mean of their CNN features."""
     head_kind = "captioner"
 
-    def __init__(self, feature_dim, hidden=64, vocab=(), cell="lstm", layers=1, embed_dim=None,
-                 norm=True, dropout=0.0):
+    def __init__(self, feature_dim=None, hidden=64, vocab=(), cell="lstm", layers=1,
+                 embed_dim=None, norm=True, dropout=0.0, cnn=None):
         vocab = list(vocab)
         if len(vocab) <= TOK_UNK:
             raise ValueError("vocab: needs the four specials <null> <start> <end> <unk> and words")
         E = int(embed_dim or hidden)
-        super().__init__(feature_dim, hidden, layers, E, len(vocab), cell, norm, None, dropout)
+        super().__init__(feature_dim, hidden, layers, E, len(vocab), cell, norm, cnn, dropout)
         self.vocab = vocab
         self.embed_dim = E
         self.embed = nn.Embedding(len(vocab), E)
         self.proj = nn.Linear(self.feature_dim, self.hidden)
 
     def initial_state(self, f):
-        """(h_0, c_0) of the core for features f (B, D); c_0 is None for an RNN."""
+        """(h_0, c_0) of the core for features f (B, D) or (D,) (or frames with a CNN);
+        c_0 is None for an RNN."""
         f = torch.as_tensor(f, dtype=self.proj.weight.dtype)
+        if self.cnn is not None and f.dim() in (4, 5):
+            f = self.encode_frames(f if f.dim() == 5 else f[None]).mean(1)
         if f.dim() == 1:
             f = f[None]
         if self.norm is not None:
@@ -590,7 +603,7 @@ def build(tensors, md, path="checkpoint", pool=None):
         if not D or not E:
             raise SeqpipeFormatError("%s: tensor '%s' is missing"
                                      % (path, "proj.weight" if not D else "embed.weight"))
-        m = Captioner(D, hidden, names, cell, layers, E, has_norm, dropout)
+        m = Captioner(D, hidden, names, cell, layers, E, has_norm, dropout, cnn)
     else:
         D = _int_meta(path, md, "feature_dim", _shape(tensors, cell + ".weight_ih_l0", 1))
         if not D:

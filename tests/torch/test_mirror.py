@@ -237,6 +237,7 @@ def check_classifier(ctx, pool):
     seqpipe("train", "-q", ini)
     ck = os.path.join(ctx.root, name + ".safetensors")
     assert st.metadata(ck)["pool"] == pool
+    assert "norm.mean" in st.load_file(ck), "trained without norm tensors"
     m = st.load(ck)
     assert isinstance(m, st.Classifier) and m.pool == pool and m.labels == LABELS
     compare_classifier(name, m, run(ini, ctx.seq_test))
@@ -370,13 +371,19 @@ def check_round_trip(ctx):
     randomise(cap, 5)
     path = os.path.join(ctx.root, "rt-captioner.safetensors")
     st.save(cap, path)
-    ini = config(ctx.root, "rt-captioner", "captioner", extra_head="beam = 2\nmax-length = 5\n")
-    for path_in, rows in run(ini, ctx.seq_test).items():
-        text, score = cap.caption(features(path_in).mean(0), 2, 5)
-        assert rows[0]["caption"] == text, "%s: seqpipe %r, mirror %r" % (path_in,
-                                                                         rows[0]["caption"], text)
-        note("rt-captioner-score", abs(float(rows[0]["score"]) - score))
-        assert abs(float(rows[0]["score"]) - score) <= PROB_TOL
+    ini = config(ctx.root, "rt-captioner", "captioner", extra_head="max-length = 5\n")
+    inputs = ctx.seq_test + ctx.lab_test
+    by_beam = {}
+    for beam in (1, 2, 4):
+        for path_in, rows in run(ini, inputs, "head.beam=%d" % beam).items():
+            text, score = cap.caption(features(path_in).mean(0), beam, 5)
+            assert rows[0]["caption"] == text, "%s beam %d: seqpipe %r, mirror %r" % (
+                path_in, beam, rows[0]["caption"], text)
+            note("rt-captioner-score", abs(float(rows[0]["score"]) - score))
+            assert abs(float(rows[0]["score"]) - score) <= PROB_TOL
+            by_beam.setdefault(beam, []).append((text, score))
+    # beam search found better sentences than greedy somewhere: its own path was compared
+    assert any(b[1] > g[1] + 1e-9 for g, b in zip(by_beam[1], by_beam[4])), by_beam
 
 
 def check_pool_argument(ctx):
@@ -484,6 +491,17 @@ def check_cnn_small(ctx):
     c.load_state_dict(c.state_dict(), strict=True)
     with torch.no_grad():
         assert c.eval()(torch.rand(3, 4, 3, 8, 8)).shape == (3, 2)
+    # a captioner over the CNN starts from the mean of the frames' features
+    cap = st.Captioner(hidden=5, vocab=["<null>", "<start>", "<end>", "<unk>", "w"],
+                       cnn=("small", chans), norm=False).eval()
+    cap.load_state_dict(cap.state_dict(), strict=True)
+    frames = torch.rand(4, 3, 8, 8, generator=g)
+    with torch.no_grad():
+        h0, _ = cap.initial_state(frames)
+        f = cap.encode_frames(frames[None]).mean(1)
+        assert h0.shape == (1, 1, 5) and torch.allclose(h0[0], cap.proj(f), atol=1e-6)
+        assert cap(frames[None], torch.tensor([[st.TOK_START, 4]])).shape == (1, 2, 5)
+    assert len(cap.greedy(frames, 3)[0]) <= 3
     try:
         c.load_state_dict({k: v for k, v in full.items() if k != "cnn.features.5.bias"})
         raise AssertionError("a state_dict without cnn.features.5.bias loaded")
