@@ -53,6 +53,12 @@ PyTorch -> seqpipe::
         statistics, or build with norm=False) ...
     seqpipe_torch.save(m, "mine.safetensors")       # [model] checkpoint = mine.safetensors
 
+``save`` writes the metadata seqpipe reads and keeps the loaded checkpoint's other
+entries (``decoder``/``extractor``, the feature settings ``seqpipe run`` checks);
+``save(m, path, metadata={...})`` adds more.  The features must be those of the config's
+extractor (size D).  A module with ``cnn`` saves its ``cnn.*`` tensors under the names
+above, which need seqpipe's cnn extractor to run.
+
 The safetensors reader and writer are here too (``load_file``, ``metadata``,
 ``save_file``), so nothing beyond torch and numpy is needed; torchvision only for
 resnet18.
