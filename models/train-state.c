@@ -5,11 +5,44 @@
  * (epochs completed), batch_pos (batches done in the epoch under way), batch and seed
  * (which fix the batches), rng (the dropout generator, four hex words).  A run stopped
  * inside a batch adds chunk_pos (the step its next chunk starts at), carry_batch (B)
- * and the tensor carry [(2L + 1) B H]: (h, c) of every layer and the pool sums. */
+ * and the tensor carry [(2L + 1) B H]: (h, c) of every layer and the pool sums.
+ * The schedule: lr_schedule (constant | cosine | step), epochs_total (its length), lr (the
+ * rate of the epoch under way, the 16 hex digits of its IEEE double).  The epoch under
+ * way: epoch_loss and epoch_weight (Σ w nll and Σ w so far, hex doubles as lr),
+ * epoch_targets and epoch_frames. */
 #include "trainer-private.h"
 #include "spm-safetensors.h"
 
+#include <math.h>
 #include <string.h>
+
+static const char *const schedule_names[] = { "constant", "cosine", "step" };
+
+/* a double as the 16 hex digits of its bits: read back exactly */
+static char *
+hex_double (double v)
+{
+  guint64 bits;
+  memcpy (&bits, &v, sizeof bits);
+  return g_strdup_printf ("%016" G_GINT64_MODIFIER "x", bits);
+}
+
+static gboolean
+state_hex_double (GHashTable *md, const char *path, const char *key, double *out,
+                  GError **error)
+{
+  const char *s = g_hash_table_lookup (md, key);
+  guint64 bits;
+  if (s == NULL || strlen (s) != 16 || !g_ascii_string_to_unsigned (s, 16, 0, G_MAXUINT64, &bits, NULL))
+    {
+      g_set_error (error, SPM_ERROR, SPM_ERROR_FORMAT,
+                   "%s: metadata '%s' is %s, expected 16 hexadecimal digits", path, key,
+                   s != NULL ? s : "missing");
+      return FALSE;
+    }
+  memcpy (out, &bits, sizeof bits);
+  return TRUE;
+}
 
 gboolean
 spm_trainer_save_state (const SpmTrainer *t, const char *path, GError **error)
@@ -28,12 +61,21 @@ spm_trainer_save_state (const SpmTrainer *t, const char *path, GError **error)
   g_autofree char *rng = g_strdup_printf ("%016" G_GINT64_MODIFIER "x,%016" G_GINT64_MODIFIER
                                           "x,%016" G_GINT64_MODIFIER "x,%016" G_GINT64_MODIFIER "x",
                                           t->rng.s[0], t->rng.s[1], t->rng.s[2], t->rng.s[3]);
+  g_autofree char *lr = hex_double (t->lr);
+  g_autofree char *total = g_strdup_printf ("%d", t->cfg.epochs);
+  g_autofree char *ep_loss = hex_double (t->ep_loss);
+  g_autofree char *ep_weight = hex_double (t->ep_weight);
+  g_autofree char *ep_targets = g_strdup_printf ("%" G_GINT64_FORMAT, t->ep_targets);
+  g_autofree char *ep_frames = g_strdup_printf ("%" G_GINT64_FORMAT, t->ep_frames);
   g_autofree char *chunk = g_strdup_printf ("%d", t->chunk_pos);
   g_autofree char *carry_b = g_strdup_printf ("%d", t->carry_B);
   const char *meta[] = { "format", "seqpipe-train-1", "optimizer", adam ? "adam" : "sgd",
                          "step", step, "epoch", epoch, "batch_pos", pos, "batch", batch,
                          "seed", seed, "rng", rng, "chunk_pos", chunk, "carry_batch", carry_b,
-                         NULL };
+                         "lr_schedule", schedule_names[t->cfg.lr_schedule],
+                         "epochs_total", total, "lr", lr, "epoch_loss", ep_loss,
+                         "epoch_weight", ep_weight, "epoch_targets", ep_targets,
+                         "epoch_frames", ep_frames, NULL };
   int nw = adam ? 2 : 1;
   if (t->chunk_pos > 0)
     w[nw++] = (SpmStWrite) { .name = "carry", .data = t->carry, .ndim = 1,
@@ -92,6 +134,40 @@ spm_trainer_load_state (SpmTrainer *t, const char *path, GError **error)
                    batch, seed);
       return FALSE;
     }
+  /* the schedule: absent in files of older runs (a constant rate, recomputed) */
+  const char *sched = g_hash_table_lookup (md, "lr_schedule");
+  guint64 total = (guint64) MAX (t->cfg.epochs, 0);
+  double lr = spm_lr_at (t->cfg.lr_schedule, t->cfg.lr, (int) MIN (epoch, G_MAXINT),
+                         t->cfg.epochs);
+  double ep_loss = 0, ep_weight = 0;
+  guint64 ep_targets = 0, ep_frames = 0;
+  if (sched != NULL
+      && (!state_u64 (md, path, "epochs_total", &total, error)
+          || !state_hex_double (md, path, "lr", &lr, error)
+          || !state_hex_double (md, path, "epoch_loss", &ep_loss, error)
+          || !state_hex_double (md, path, "epoch_weight", &ep_weight, error)
+          || !state_u64 (md, path, "epoch_targets", &ep_targets, error)
+          || !state_u64 (md, path, "epoch_frames", &ep_frames, error)))
+    return FALSE;
+  const char *want = schedule_names[t->cfg.lr_schedule];
+  if (g_strcmp0 (sched != NULL ? sched : "constant", want) != 0
+      || (t->cfg.lr_schedule != SPM_LR_CONSTANT && total != (guint64) t->cfg.epochs))
+    {
+      g_set_error (error, SPM_ERROR, SPM_ERROR_MISMATCH,
+                   "%s: the state was made with [train] lr-schedule = %s over %" G_GUINT64_FORMAT
+                   " epochs; resuming needs the same schedule%s (the config says %s over %d)",
+                   path, sched != NULL ? sched : "constant", total,
+                   t->cfg.lr_schedule != SPM_LR_CONSTANT ? " and epochs" : "", want,
+                   t->cfg.epochs);
+      return FALSE;
+    }
+  if (!isfinite (lr) || !(lr >= 0) || !isfinite (ep_loss) || !isfinite (ep_weight))
+    {
+      g_set_error (error, SPM_ERROR, SPM_ERROR_FORMAT,
+                   "%s: metadata 'lr', 'epoch_loss' or 'epoch_weight' is not a finite number",
+                   path);
+      return FALSE;
+    }
   const char *rng = g_hash_table_lookup (md, "rng");
   g_auto (GStrv) words = rng ? g_strsplit (rng, ",", -1) : NULL;
   SpmRng r;
@@ -145,5 +221,11 @@ spm_trainer_load_state (SpmTrainer *t, const char *path, GError **error)
   t->epochs = (int) epoch;
   t->pos = pos;
   t->rng = r;
+  t->lr = lr;
+  spm_optim_set_lr (t->opt, lr);
+  t->ep_loss = ep_loss;
+  t->ep_weight = ep_weight;
+  t->ep_targets = (int64_t) ep_targets;
+  t->ep_frames = (int64_t) ep_frames;
   return TRUE;
 }
