@@ -158,17 +158,22 @@ typedef struct {
  *   constant: lr;
  *   cosine:   CosineAnnealingLR(T_max = epochs, eta_min = 0) in its recursive form:
  *             lr_0 = lr,  lr_e = (1 + cos(π e / T)) / (1 + cos(π (e-1) / T)) · lr_{e-1},
- *             and at e = T + 1 (mod 2T) lr_e = lr_{e-1} + lr (1 - cos(π / T)) / 2 —
- *             ≈ lr (1 + cos(π e / T)) / 2 within the run; it reaches 0 at e = T, one
- *             past the last epoch, so the last epoch runs at lr (1 - cos(π / T)) / 2 ≈;
+ *             except lr_e = lr_{e-1} + lr (1 - cos(π / T)) / 2 when e = T + 1 (mod 2T).
+ *             Within the run this is lr (1 + cos(π e / T)) / 2 up to rounding: the last
+ *             epoch runs at lr (1 - cos(π / T)) / 2 and the rate would be 0 at e = T, one
+ *             past the run (beyond it PyTorch's cosine rises again, and so does this);
  *   step:     MultiStepLR(milestones = [epochs // 2, (3 epochs) // 4], gamma = 0.1):
- *             lr_e = lr_{e-1} · 0.1^k with k the milestones equal to e (lr_{-1} = lr).
- *             The milestones are rounded down, as the one-line PyTorch idiom does, so a
- *             rate drops at the epoch holding the 50% (75%) mark: with epochs = 8 the
- *             rates are lr x4, lr/10 x2, lr/100 x2; with 5: lr x2, lr/10, lr/100 x2.  Below
- *             4 epochs the milestones collide: 3 gives lr, lr/10, lr/100; 2 gives lr,
- *             lr/100; 1 puts both milestones at epoch 0 and its only epoch runs at lr/100
- *             (what PyTorch does too; a step schedule needs a few epochs to mean anything).
+ *             lr_e = lr_{e-1} · 0.1^k, k = the number of milestones equal to e
+ *             (lr_{-1} = lr), so epoch e runs at lr · 0.1^(milestones <= e).
+ *             Rounding: the milestones are rounded down, as that PyTorch expression
+ *             does, so each drop happens at the epoch that holds the 50% (75%) mark of the
+ *             run: epochs = 8 gives lr x4, lr/10 x2, lr/100 x2; 5 gives lr x2, lr/10,
+ *             lr/100 x2.  Rounding up would err by the same half epoch the other way at odd
+ *             counts (5: lr x3, lr/10, lr/100) and part from the expression a PyTorch user
+ *             writes, so the design's "50% and 75%" is read with PyTorch's floor.  Below 4
+ *             epochs the three phases cannot all exist and milestones collide: 3 gives
+ *             lr, lr/10, lr/100; 2 gives lr, lr/100; 1 puts both at epoch 0, whose only
+ *             epoch then runs at lr/100 (as in PyTorch) — a step schedule needs >= 4.
  * The trainer sets the optimizer's rate to spm_lr_at (cfg->lr_schedule, cfg->lr,
  * epochs done, cfg->epochs) when an epoch starts, and keeps it in the state file, so a
  * run resumed inside an epoch goes on with the very same rate. */
@@ -197,8 +202,10 @@ void spm_class_counts (SpmHeadKind head, int C, const SpmExample *ex, size_t n,
  * in every layer, c = 0.  Each batch is cut into chunks of `tbptt` steps (0 = the
  * longest sequence, i.e. full BPTT); the state is carried into the next chunk without
  * gradient, and every chunk with a valid target makes one update (loss = mean
- * cross-entropy over the chunk's valid targets).  The classifier's target sits at the
- * chunk holding the sequence's last valid step; mean pooling sums over all its chunks.
+ * cross-entropy over the chunk's valid targets, class-weighted when
+ * cfg->class_weights is set; learning rate cfg->lr, or the schedule's for the epoch).
+ * The classifier's target sits at the chunk holding the sequence's last valid step;
+ * mean pooling sums over all its chunks.
  * Dropout (m->cfg.dropout when the trainer is made) acts between stacked layers.
  * One chunk's activations are allocated once and reused: memory depends on tbptt x
  * batch, not on sequence length.  With one BLAS thread, results are bit-reproducible. */
@@ -208,13 +215,13 @@ void spm_trainer_free (SpmTrainer *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpmTrainer, spm_trainer_free)
 
 /* Called after every update with the update's number (1-based, over all epochs), its
- * loss (the update's loss: mean per valid target of the chunk, weighted as
- * cfg->class_weights says) and the valid input steps consumed so far in this epoch
- * (counting the part of a resumed epoch run before the save).  Return FALSE to stop the epoch early (interruption): the trainer returns
- * right after that update, keeping the position and the state carried inside the batch,
- * so spm_trainer_save_state then spm_trainer_load_state and spm_trainer_epoch continue
- * exactly where it stopped (a resumed run reaches the same weights as one never
- * stopped). */
+ * loss (mean per valid target of the chunk, weighted as cfg->class_weights says) and
+ * the valid input steps consumed so far in this epoch (counting the part of a resumed
+ * epoch run before the save).  Return FALSE to stop the epoch early (interruption):
+ * the trainer returns right after that update, keeping the position and the state
+ * carried inside the batch, so spm_trainer_save_state then spm_trainer_load_state and
+ * spm_trainer_run_epoch continue exactly where it stopped (a resumed run reaches the
+ * same weights as one never stopped). */
 typedef gboolean (*SpmTrainCallback) (int64_t step, double loss, int64_t frames, void *user_data);
 
 /* What one call of spm_trainer_run_epoch did. */
@@ -226,7 +233,10 @@ typedef struct {
                          * part of it ran before a save / load (w = 1 unweighted: the mean
                          * per valid target); 0 before any update */
   int64_t targets;      /* those valid targets */
-  gboolean completed;   /* the epoch's last batch is done: epochs done went up by one */
+  gboolean completed;   /* the epoch's last chunk is done: epochs done went up by one
+                         * (a stop on the last update leaves the epoch open only when
+                         * chunks without a valid target follow it: the next call runs
+                         * them, makes no update, and completes the epoch) */
   gboolean stopped;     /* the callback returned FALSE (after that update) */
 } SpmEpochResult;
 
