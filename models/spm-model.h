@@ -280,6 +280,25 @@ double spm_trainer_lr (const SpmTrainer *t);
 gboolean spm_trainer_save_state (const SpmTrainer *t, const char *path, GError **error);
 gboolean spm_trainer_load_state (SpmTrainer *t, const char *path, GError **error);
 
+/* Where a state file stands, read from its metadata alone (the host can show it, or
+ * compare it with a checkpoint's before resuming). */
+typedef struct {
+  int64_t step;         /* updates made */
+  int epochs_done;      /* epochs completed */
+  size_t batch_pos;     /* batches done in the epoch under way */
+  int chunk_pos;        /* > 0: stopped inside batch batch_pos, before the chunk at this step */
+  double lr;            /* the rate of the epoch under way (0 in files of older runs) */
+} SpmTrainStateInfo;
+gboolean spm_trainer_state_info (const char *path, SpmTrainStateInfo *info, GError **error);
+/* Puts the trainer's update step and epochs done into m->meta as "train_step" and
+ * "train_epoch" (decimal), so the checkpoint spm_model_save writes next records the
+ * moment of the run it holds; call it right before each save of a checkpoint that is
+ * paired with a state file.  spm_trainer_load_state then refuses a state whose step or
+ * epochs done differ from those of its trainer's model (when the model has the tags:
+ * checkpoints of older runs are not checked), so a checkpoint and a state file that do
+ * not belong together cannot be resumed from. */
+void spm_trainer_tag_model (const SpmTrainer *t, SpmModel *m);
+
 /* norm.mean / norm.std from the frames of all examples (population std, floored at 1e-6) */
 void spm_model_fit_norm (SpmModel *m, const SpmExample *ex, size_t n);
 

@@ -97,6 +97,68 @@ state_u64 (GHashTable *md, const char *path, const char *key, guint64 *out, GErr
   return TRUE;
 }
 
+/* The checkpoint's train_step and train_epoch (spm_trainer_tag_model), where present,
+ * must be the state's step and epochs done. */
+static gboolean
+state_fits_model (const SpmModel *m, const char *path, guint64 step, guint64 epoch,
+                  GError **error)
+{
+  const char *ms = m->meta != NULL ? g_hash_table_lookup (m->meta, "train_step") : NULL;
+  const char *me = m->meta != NULL ? g_hash_table_lookup (m->meta, "train_epoch") : NULL;
+  g_autofree char *ss = g_strdup_printf ("%" G_GUINT64_FORMAT, step);
+  g_autofree char *se = g_strdup_printf ("%" G_GUINT64_FORMAT, epoch);
+  if ((ms == NULL || strcmp (ms, ss) == 0) && (me == NULL || strcmp (me, se) == 0))
+    return TRUE;
+  g_set_error (error, SPM_ERROR, SPM_ERROR_MISMATCH,
+               "%s: the state was saved after update %s with %s epochs done, the checkpoint "
+               "after update %s with %s epochs done: they are not of one moment of the run", path,
+               ss, se,
+               ms != NULL ? ms : "?", me != NULL ? me : "?");
+  return FALSE;
+}
+
+void
+spm_trainer_tag_model (const SpmTrainer *t, SpmModel *m)
+{
+  g_hash_table_insert (m->meta, g_strdup ("train_step"),
+                       g_strdup_printf ("%" G_GINT64_FORMAT, spm_optim_steps (t->opt)));
+  g_hash_table_insert (m->meta, g_strdup ("train_epoch"), g_strdup_printf ("%d", t->epochs));
+}
+
+gboolean
+spm_trainer_state_info (const char *path, SpmTrainStateInfo *info, GError **error)
+{
+  g_autoptr (SpmSafetensors) st = spm_safetensors_read (path, error);
+  if (st == NULL)
+    return FALSE;
+  GHashTable *md = st->metadata;
+  const char *format = md ? g_hash_table_lookup (md, "format") : NULL;
+  if (format == NULL || strcmp (format, "seqpipe-train-1") != 0)
+    {
+      g_set_error (error, SPM_ERROR, SPM_ERROR_FORMAT,
+                   "%s: not a seqpipe training state (metadata 'format')", path);
+      return FALSE;
+    }
+  guint64 step, epoch, pos, chunk_pos = 0;
+  double lr = 0;
+  if (!state_u64 (md, path, "step", &step, error) || !state_u64 (md, path, "epoch", &epoch, error)
+      || !state_u64 (md, path, "batch_pos", &pos, error)
+      || (g_hash_table_contains (md, "chunk_pos")
+          && !state_u64 (md, path, "chunk_pos", &chunk_pos, error))
+      || (g_hash_table_contains (md, "lr") && !state_hex_double (md, path, "lr", &lr, error)))
+    return FALSE;
+  if (epoch > G_MAXINT || chunk_pos > G_MAXINT)
+    {
+      g_set_error (error, SPM_ERROR, SPM_ERROR_FORMAT,
+                   "%s: metadata 'epoch' or 'chunk_pos' is out of range", path);
+      return FALSE;
+    }
+  *info = (SpmTrainStateInfo) { .step = (int64_t) step, .epochs_done = (int) epoch,
+                                .batch_pos = (size_t) pos, .chunk_pos = (int) chunk_pos,
+                                .lr = lr };
+  return TRUE;
+}
+
 gboolean
 spm_trainer_load_state (SpmTrainer *t, const char *path, GError **error)
 {
@@ -134,6 +196,8 @@ spm_trainer_load_state (SpmTrainer *t, const char *path, GError **error)
                    batch, seed);
       return FALSE;
     }
+  if (!state_fits_model (t->m, path, step, epoch, error))
+    return FALSE;
   /* the schedule: absent in files of older runs (a constant rate, recomputed) */
   const char *sched = g_hash_table_lookup (md, "lr_schedule");
   guint64 total = (guint64) MAX (t->cfg.epochs, 0);

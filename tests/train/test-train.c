@@ -492,6 +492,63 @@ test_bad_examples (void)
   set_free (&s);
 }
 
+/* ---- a checkpoint and a state of one moment ------------------------------------------- */
+
+/* spm_trainer_tag_model records the moment in the checkpoint; spm_trainer_state_info
+ * reads the state's; a state saved later than its checkpoint is refused */
+static void
+test_state_pair (void)
+{
+  Set s = make_set (SPM_HEAD_LABELER, 5, 8, 3, 3, 14);
+  SpmTrainConfig cfg = { .optimizer = SPM_OPT_SGD, .lr = 0.1f, .batch = 2, .tbptt = 3,
+                         .seed = 5, .shuffle = TRUE, .lr_schedule = SPM_LR_STEP, .epochs = 4 };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("spm-pair-XXXXXX", &error);
+  g_autofree char *mpath = g_build_filename (dir, "m.safetensors", NULL);
+  g_autofree char *spath = g_build_filename (dir, "m.state.safetensors", NULL);
+  Stopper st = { .stop_at = 13 };
+  {
+    g_autoptr (SpmModel) m = make_model (SPM_HEAD_LABELER, SPM_CELL_LSTM, 3, 4, 1, 3, 0);
+    g_autoptr (SpmTrainer) t = spm_trainer_new (m, &cfg, &error);
+    while (!run_epoch (t, &s, &st).stopped)
+      ;
+    spm_trainer_tag_model (t, m);
+    g_assert_true (spm_model_save (m, mpath, &error));
+    g_assert_true (spm_trainer_save_state (t, spath, &error));
+    g_assert_no_error (error);
+    SpmTrainStateInfo info;
+    g_assert_true (spm_trainer_state_info (spath, &info, &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (info.step, ==, 13);
+    g_assert_cmpint (info.epochs_done, ==, spm_trainer_epochs_done (t));
+    g_assert_cmpint (info.epochs_done, >=, 1);
+    g_assert_cmpfloat (info.lr, ==, spm_trainer_lr (t));
+    g_assert_cmpfloat (info.lr, ==, spm_lr_at (SPM_LR_STEP, cfg.lr, info.epochs_done, 4));
+    g_autoptr (SpmModel) back = spm_model_load (mpath, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (g_hash_table_lookup (back->meta, "train_step"), ==, "13");
+    g_autoptr (SpmTrainer) t2 = spm_trainer_new (back, &cfg, &error);
+    g_assert_true (spm_trainer_load_state (t2, spath, &error));
+    g_assert_no_error (error);
+    /* one more update, saved in the state only */
+    st.stop_at = 14;
+    run_epoch (t, &s, &st);
+    g_assert_true (spm_trainer_save_state (t, spath, &error));
+  }
+  g_autoptr (SpmModel) m = spm_model_load (mpath, &error);
+  g_autoptr (SpmTrainer) t = spm_trainer_new (m, &cfg, &error);
+  g_assert_false (spm_trainer_load_state (t, spath, &error));
+  g_assert_error (error, SPM_ERROR, SPM_ERROR_MISMATCH);
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+  g_assert_false (spm_trainer_state_info (mpath, &(SpmTrainStateInfo) { 0 }, &error));
+  g_assert_error (error, SPM_ERROR, SPM_ERROR_FORMAT);
+  g_unlink (mpath);
+  g_unlink (spath);
+  g_rmdir (dir);
+  set_free (&s);
+}
+
 /* ---- class weights ------------------------------------------------------------------- */
 
 /* counts from the targets the loss weighs, and scikit-learn's balanced weights
@@ -625,6 +682,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/train/resume/classifier-weighted-step-adam", &resume[4], test_resume);
   g_test_add_data_func ("/train/resume/captioner-step-sgd", &resume[5], test_resume);
   g_test_add_func ("/train/resume/stop-on-last-update", test_stop_last_update);
+  g_test_add_func ("/train/resume/checkpoint-state-pair", test_state_pair);
   g_test_add_func ("/train/diverged", test_diverged);
   g_test_add_func ("/train/bad-examples", test_bad_examples);
   g_test_add_func ("/train/fit-norm", test_fit_norm);
