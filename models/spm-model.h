@@ -305,7 +305,8 @@ void spm_model_fit_norm (SpmModel *m, const SpmExample *ex, size_t n);
 /* Loss and gradient of ex[0..n) taken as one batch, full BPTT, no update: the
  * training code path without the optimizer (for gradient checks).  Dropout masks come
  * from an RNG seeded with dropout_seed, so two calls with one seed use the same masks.
- * *loss = mean per valid target; the gradient is left in spm_trainer_grad (). */
+ * *loss = mean per valid target (class-weighted as cfg->class_weights says); the
+ * gradient is left in spm_trainer_grad (). */
 gboolean spm_trainer_loss_grad (SpmTrainer *t, const SpmExample *ex, size_t n,
                                 uint64_t dropout_seed, double *loss, GError **error);
 /* bytes of the chunk activations the trainer holds now (its own buffers; the layers'
