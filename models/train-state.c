@@ -9,7 +9,8 @@
  * The schedule: lr_schedule (constant | cosine | step), epochs_total (its length), lr (the
  * rate of the epoch under way, the 16 hex digits of its IEEE double).  The epoch under
  * way: epoch_loss and epoch_weight (Σ w nll and Σ w so far, hex doubles as lr),
- * epoch_targets and epoch_frames. */
+ * epoch_targets and epoch_frames.  A checkpoint tagged by spm_trainer_tag_model carries
+ * train_step and train_epoch; load compares them with step and epoch. */
 #include "trainer-private.h"
 #include "spm-safetensors.h"
 
@@ -33,7 +34,8 @@ state_hex_double (GHashTable *md, const char *path, const char *key, double *out
 {
   const char *s = g_hash_table_lookup (md, key);
   guint64 bits;
-  if (s == NULL || strlen (s) != 16 || !g_ascii_string_to_unsigned (s, 16, 0, G_MAXUINT64, &bits, NULL))
+  if (s == NULL || strlen (s) != 16
+      || !g_ascii_string_to_unsigned (s, 16, 0, G_MAXUINT64, &bits, NULL))
     {
       g_set_error (error, SPM_ERROR, SPM_ERROR_FORMAT,
                    "%s: metadata '%s' is %s, expected 16 hexadecimal digits", path, key,
@@ -111,9 +113,8 @@ state_fits_model (const SpmModel *m, const char *path, guint64 step, guint64 epo
     return TRUE;
   g_set_error (error, SPM_ERROR, SPM_ERROR_MISMATCH,
                "%s: the state was saved after update %s with %s epochs done, the checkpoint "
-               "after update %s with %s epochs done: they are not of one moment of the run", path,
-               ss, se,
-               ms != NULL ? ms : "?", me != NULL ? me : "?");
+               "after update %s with %s epochs done: they are not of one moment of the run",
+               path, ss, se, ms != NULL ? ms : "?", me != NULL ? me : "?");
   return FALSE;
 }
 
