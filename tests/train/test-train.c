@@ -1,6 +1,8 @@
 /* test-train.c — behaviour of the trainer: overfitting a fixed batch with every head,
- * tbptt = T being full BPTT, bit-reproducibility, resume = uninterrupted, the NaN guard,
- * and the checks on examples. */
+ * tbptt = T being full BPTT, bit-reproducibility, resume = uninterrupted (weights, each
+ * epoch's mean loss, frame counts, rates of a schedule, with and without class
+ * weights), a stop on an epoch's last update, checkpoint / state pairs, state files of
+ * older runs, balanced class weights, the NaN guard, and the checks on examples. */
 #include "train-check.h"
 
 #include <glib/gstdio.h>
@@ -185,6 +187,7 @@ typedef struct {
   int64_t frames[MAX_STEPS + 1];   /* by step */
   const int64_t *ref_frames;       /* the uninterrupted run's, to compare with */
   double mean[RESUME_EPOCHS];
+  int64_t targets[RESUME_EPOCHS];
   int closed[RESUME_EPOCHS];       /* times the epoch was reported completed */
 } Stopper;
 
@@ -221,6 +224,7 @@ run_epoch (SpmTrainer *t, const Set *s, Stopper *st)
       g_assert_cmpint (r.epoch, <, RESUME_EPOCHS);
       g_assert_cmpint (spm_trainer_epochs_done (t), ==, r.epoch + 1);
       st->mean[r.epoch] = r.mean_loss;
+      st->targets[r.epoch] = r.targets;
       st->closed[r.epoch]++;
     }
   return r;
@@ -549,6 +553,101 @@ test_state_pair (void)
   set_free (&s);
 }
 
+/* ---- a state file of an older run ------------------------------------------------------ */
+
+/* path rewritten without the schedule's and the epoch sums' entries */
+static void
+strip_new_keys (const char *path)
+{
+  static const char *const newer[] = { "lr_schedule", "epochs_total", "lr", "epoch_loss",
+                                       "epoch_weight", "epoch_targets", "epoch_frames" };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpmSafetensors) st = spm_safetensors_read (path, &error);
+  g_assert_no_error (error);
+  for (size_t i = 0; i < G_N_ELEMENTS (newer); i++)
+    g_assert_true (g_hash_table_remove (st->metadata, newer[i]));
+  g_autoptr (GPtrArray) meta = g_ptr_array_new ();
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, st->metadata);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    {
+      g_ptr_array_add (meta, k);
+      g_ptr_array_add (meta, v);
+    }
+  g_ptr_array_add (meta, NULL);
+  g_autofree SpmStWrite *w = g_new0 (SpmStWrite, st->n_tensors);
+  for (int i = 0; i < st->n_tensors; i++)
+    w[i] = (SpmStWrite) { .name = st->tensors[i].name, .data = st->tensors[i].data,
+                          .ndim = st->tensors[i].ndim,
+                          .shape = { st->tensors[i].shape[0], st->tensors[i].shape[1] } };
+  g_assert_true (spm_safetensors_write (path, w, st->n_tensors,
+                                        (const char *const *) meta->pdata, &error));
+  g_assert_no_error (error);
+}
+
+/* A state without the schedule's entries resumes at the constant rate, with the
+ * epoch's sums from zero (its mean covers the resumed part), and the same weights;
+ * a cosine config refuses it. */
+static void
+test_older_state (void)
+{
+  Set s = make_set (SPM_HEAD_LABELER, 5, 8, 3, 3, 15);
+  SpmTrainConfig cfg = { .optimizer = SPM_OPT_ADAM, .lr = 0.01f, .batch = 2, .tbptt = 3,
+                         .seed = 6, .shuffle = TRUE };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpmModel) ref = make_model (SPM_HEAD_LABELER, SPM_CELL_LSTM, 3, 4, 1, 3, 0);
+  Stopper want = { .stop_at = -1 };
+  {
+    g_autoptr (SpmTrainer) t = spm_trainer_new (ref, &cfg, &error);
+    while (spm_trainer_epochs_done (t) < 2)
+      run_epoch (t, &s, &want);
+  }
+  g_autofree char *dir = g_dir_make_tmp ("spm-old-XXXXXX", &error);
+  g_autofree char *mpath = g_build_filename (dir, "m.safetensors", NULL);
+  g_autofree char *spath = g_build_filename (dir, "m.state.safetensors", NULL);
+  Stopper st = { .stop_at = 9 };
+  SpmEpochResult r;
+  {
+    g_autoptr (SpmModel) m = make_model (SPM_HEAD_LABELER, SPM_CELL_LSTM, 3, 4, 1, 3, 0);
+    g_autoptr (SpmTrainer) t = spm_trainer_new (m, &cfg, &error);
+    while (!(r = run_epoch (t, &s, &st)).stopped)
+      ;
+    g_assert_false (r.completed);
+    g_assert_true (spm_model_save (m, mpath, &error));
+    g_assert_true (spm_trainer_save_state (t, spath, &error));
+    g_assert_no_error (error);
+  }
+  strip_new_keys (spath);
+  g_autoptr (SpmModel) m = spm_model_load (mpath, &error);
+  g_assert_no_error (error);
+  SpmTrainConfig cosine = cfg;
+  cosine.lr_schedule = SPM_LR_COSINE;
+  cosine.epochs = 2;
+  g_autoptr (SpmTrainer) tc = spm_trainer_new (m, &cosine, &error);
+  g_assert_false (spm_trainer_load_state (tc, spath, &error));
+  g_assert_error (error, SPM_ERROR, SPM_ERROR_MISMATCH);
+  g_clear_error (&error);
+  g_autoptr (SpmTrainer) t = spm_trainer_new (m, &cfg, &error);
+  g_assert_true (spm_trainer_load_state (t, spath, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (spm_trainer_lr (t), ==, (double) cfg.lr);
+  const int64_t before = r.targets;
+  const int epoch = r.epoch;
+  g_assert_true (spm_trainer_run_epoch (t, s.ex, s.n, NULL, NULL, &r, &error));
+  g_assert_true (r.completed && r.epoch == epoch);
+  g_assert_cmpint (before, >, 0);
+  g_assert_cmpint (r.targets + before, ==, want.targets[epoch]);
+  while (spm_trainer_epochs_done (t) < 2)
+    g_assert_true (spm_trainer_run_epoch (t, s.ex, s.n, NULL, NULL, &r, &error));
+  g_assert_cmpmem (m->params, m->n_params * sizeof (float), ref->params,
+                   ref->n_params * sizeof (float));
+  g_unlink (mpath);
+  g_unlink (spath);
+  g_rmdir (dir);
+  set_free (&s);
+}
+
 /* ---- class weights ------------------------------------------------------------------- */
 
 /* counts from the targets the loss weighs, and scikit-learn's balanced weights
@@ -683,6 +782,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/train/resume/captioner-step-sgd", &resume[5], test_resume);
   g_test_add_func ("/train/resume/stop-on-last-update", test_stop_last_update);
   g_test_add_func ("/train/resume/checkpoint-state-pair", test_state_pair);
+  g_test_add_func ("/train/resume/older-state", test_older_state);
   g_test_add_func ("/train/diverged", test_diverged);
   g_test_add_func ("/train/bad-examples", test_bad_examples);
   g_test_add_func ("/train/fit-norm", test_fit_norm);
