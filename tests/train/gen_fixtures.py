@@ -427,6 +427,10 @@ def main():
         tbptt_case("weighted-classifier-rnn", "classifier", "rnn", D=3, H=4, L=1, C=3,
                    lens=[6, 4, 5, 3], k=2, optim=("sgd", dict(lr=0.5)), clip=0, pool="last",
                    seed=7, weights=[3.0, 0.75, 1.5], schedule="step", epochs=4)
+        tbptt_case("weighted-classifier-mean-lstm", "classifier", "lstm", D=4, H=3, L=2, C=4,
+                   lens=[5, 7, 3, 6], k=3, optim=("adam", dict(lr=0.03125, weight_decay=0.01)),
+                   clip=0.5, pool="mean", norm=True, seed=8, weights=[0.25, 1.0, 2.5, 1.5],
+                   schedule="cosine", epochs=3)
     n = check_seqpipe_checkpoints()
     print(f"{n} seqpipe-written checkpoint(s) checked")
 

@@ -254,7 +254,8 @@ main (int argc, char **argv)
   g_test_add_func ("/train/lr-schedule-torch", test_lr_schedules);
   static const char *const cases[] = { "labeler-lstm", "labeler-rnn", "classifier-mean-rnn",
                                        "classifier-last-lstm", "captioner-lstm",
-                                       "weighted-labeler-lstm", "weighted-classifier-rnn" };
+                                       "weighted-labeler-lstm", "weighted-classifier-rnn",
+                                       "weighted-classifier-mean-lstm" };
   for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autofree char *path = g_strdup_printf ("/train/tbptt-torch/%s", cases[i]);
