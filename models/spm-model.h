@@ -274,8 +274,8 @@ double spm_trainer_lr (const SpmTrainer *t);
  * dropout RNG, the learning rate of the epoch under way and its schedule, and that
  * epoch's running loss sum, weight sum, target and frame counts (so its mean_loss after
  * a resume is that of the run never stopped, to the bit).  load refuses a state made for
- * another optimizer, batch or seed, another lr-schedule (cosine and step: or another
- * epoch count), or other than the moment its model's checkpoint was tagged with
+ * another optimizer, batch or seed, other class weights (the state keeps them), another
+ * lr-schedule (cosine and step: or another epoch count), or other than the moment its model's checkpoint was tagged with
  * (spm_trainer_tag_model).  A file without the schedule's entries (of older runs)
  * counts as made with a constant rate: it resumes under lr-schedule = constant only,
  * at cfg->lr, with the epoch's sums from zero (that epoch's mean_loss then covers the

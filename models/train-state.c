@@ -9,7 +9,7 @@
  * The schedule: lr_schedule (constant | cosine | step), epochs_total (its length), lr (the
  * rate of the epoch under way, the 16 hex digits of its IEEE double).  The epoch under
  * way: epoch_loss and epoch_weight (Σ w nll and Σ w so far, hex doubles as lr),
- * epoch_targets and epoch_frames.  A checkpoint tagged by spm_trainer_tag_model carries
+ * epoch_targets and epoch_frames.  With class weights: the tensor class_weights [C].  A checkpoint tagged by spm_trainer_tag_model carries
  * train_step and train_epoch; load compares them with step and epoch. */
 #include "trainer-private.h"
 #include "spm-safetensors.h"
@@ -51,7 +51,7 @@ spm_trainer_save_state (const SpmTrainer *t, const char *path, GError **error)
 {
   const gboolean adam = t->cfg.optimizer == SPM_OPT_ADAM;
   const int64_t n = (int64_t) t->m->n_trainable;
-  SpmStWrite w[3] = {
+  SpmStWrite w[4] = {
     { .name = "optim.m", .data = spm_optim_moment (t->opt, 0), .ndim = 1, .shape = { n } },
     { .name = "optim.v", .data = spm_optim_moment (t->opt, 1), .ndim = 1, .shape = { n } },
   };
@@ -82,6 +82,9 @@ spm_trainer_save_state (const SpmTrainer *t, const char *path, GError **error)
   if (t->chunk_pos > 0)
     w[nw++] = (SpmStWrite) { .name = "carry", .data = t->carry, .ndim = 1,
                              .shape = { (int64_t) (2 * t->m->cfg.L + 1) * t->carry_B * t->m->cfg.H } };
+  if (t->class_w != NULL)
+    w[nw++] = (SpmStWrite) { .name = "class_weights", .data = t->class_w, .ndim = 1,
+                             .shape = { t->m->cfg.C } };
   return spm_safetensors_write (path, w, nw, meta, error);
 }
 
@@ -231,6 +234,19 @@ spm_trainer_load_state (SpmTrainer *t, const char *path, GError **error)
       g_set_error (error, SPM_ERROR, SPM_ERROR_FORMAT,
                    "%s: metadata 'lr', 'epoch_loss' or 'epoch_weight' is not a finite number",
                    path);
+      return FALSE;
+    }
+  /* the class weights (absent: unweighted) must be the config's, bit for bit */
+  const SpmStTensor *cw = spm_safetensors_get (st, "class_weights");
+  const size_t C = (size_t) t->m->cfg.C;
+  if ((cw == NULL) != (t->class_w == NULL)
+      || (cw != NULL && (cw->numel != (int64_t) C
+                         || memcmp (cw->data, t->class_w, C * sizeof (float)) != 0)))
+    {
+      g_set_error (error, SPM_ERROR, SPM_ERROR_MISMATCH,
+                   "%s: the state was made %s class weights than [train] class-weights gives; "
+                   "resuming needs the same weights", path,
+                   cw == NULL ? "without" : t->class_w == NULL ? "with" : "with other");
       return FALSE;
     }
   const char *rng = g_hash_table_lookup (md, "rng");

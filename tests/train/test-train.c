@@ -318,6 +318,25 @@ resume_once (const ResumeCase *rc, const Set *s, const SpmTrainConfig *cfg, cons
   g_autoptr (SpmTrainer) t3 = spm_trainer_new (m, &other, &error);
   g_assert_false (spm_trainer_load_state (t3, spath, &error));
   g_assert_error (error, SPM_ERROR, SPM_ERROR_MISMATCH);
+  g_clear_error (&error);
+  /* and one of other class weights (or with them when made without) */
+  if (rc->head != SPM_HEAD_CAPTIONER)
+    {
+      static const float other_w[4] = { 0.5f, 2.0f, 1.0f, 1.25f };
+      other = *cfg;
+      other.class_weights = rc->weighted ? other_w : resume_weights;
+      g_autoptr (SpmTrainer) t4 = spm_trainer_new (m, &other, &error);
+      g_assert_false (spm_trainer_load_state (t4, spath, &error));
+      g_assert_error (error, SPM_ERROR, SPM_ERROR_MISMATCH);
+      if (rc->weighted)
+        {
+          g_clear_error (&error);
+          other.class_weights = NULL;
+          g_autoptr (SpmTrainer) t5 = spm_trainer_new (m, &other, &error);
+          g_assert_false (spm_trainer_load_state (t5, spath, &error));
+          g_assert_error (error, SPM_ERROR, SPM_ERROR_MISMATCH);
+        }
+    }
   g_unlink (mpath);
   g_unlink (spath);
   return 0;
