@@ -126,6 +126,12 @@ typedef struct {
 
 typedef enum { SPM_OPT_SGD = 0, SPM_OPT_ADAM = 1 } SpmOptimizer;
 
+/* From the [train] keys (DESIGN §4): optimizer, lr, momentum, weight-decay, clip, tbptt,
+ * batch, seed, shuffle as named; epochs -> epochs; lr-schedule -> lr_schedule;
+ * class-weights = balanced -> class_weights = spm_class_weights_balanced (counts) with
+ * counts = spm_class_counts (head, C, training examples) (none -> NULL; the captioner
+ * takes none). */
+
 /* [train] lr-schedule: the learning rate of each epoch (see spm_lr_at) */
 typedef enum { SPM_LR_CONSTANT = 0, SPM_LR_COSINE = 1, SPM_LR_STEP = 2 } SpmLrSchedule;
 
