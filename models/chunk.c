@@ -112,9 +112,12 @@ classifier_pool (SpmTrainer *t, int B, int t0, int kc)
 }
 
 /* Forward of the chunk; returns the number of valid targets and sets *loss_sum
- * (Σ -log p over them) and dlogits = (softmax - onehot) / n_valid. */
+ * (Σ w[y] (-log p) over them), *weight_sum (W = Σ w[y]; the count when unweighted) and
+ * dlogits = w[y] (softmax - onehot) / W: the gradient of Σ w[y] nll / W, PyTorch's
+ * weighted mean cross-entropy (w = t->class_w, or 1). */
 int
-spm_chunk_forward (SpmTrainer *t, int B, int t0, int kc, SpmRng *rng, double *loss_sum)
+spm_chunk_forward (SpmTrainer *t, int B, int t0, int kc, SpmRng *rng, double *loss_sum,
+                   double *weight_sum)
 {
   const SpmModel *m = t->m;
   const SpmModelConfig *c = &m->cfg;
@@ -141,14 +144,22 @@ spm_chunk_forward (SpmTrainer *t, int B, int t0, int kc, SpmRng *rng, double *lo
       feat = t->pooled;
     }
   int n_valid = 0;
+  double W = 0;
   for (int r = 0; r < rows; r++)
-    n_valid += t->tgt[r] >= 0;
+    if (t->tgt[r] >= 0)
+      {
+        n_valid++;
+        W += t->class_w != NULL ? (double) t->class_w[t->tgt[r]] : 1.0;
+      }
   *loss_sum = 0;
+  *weight_sum = W;
   if (n_valid == 0)
     return 0;
   spm_linear_forward (m->head_W, m->head_b, rows, H, c->C, feat, t->logits);
-  *loss_sum = spm_softmax_xent (t->logits, rows, c->C, t->tgt, 1.0f / n_valid,
-                                t->dlogits, NULL);
+  /* unweighted, W is the count n_valid and 1/W the float 1.0f / n_valid */
+  const float scale = W > 0 ? 1.0f / (float) W : 0.0f;
+  *loss_sum = spm_softmax_xent_weighted (t->logits, rows, c->C, t->tgt, t->class_w, scale,
+                                         t->dlogits, NULL);
   return n_valid;
 }
 

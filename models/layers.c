@@ -103,14 +103,17 @@ spm_softmax (const float *logits, int C, float *probs)
     probs[c] *= inv;
 }
 
-/* loss = Σ_{valid n} (logsumexp(l[n]) - l[n][t_n]);  row n valid when t_n != -1.
- * dlogits[n] = scale (softmax(l[n]) - onehot(t_n)) for valid rows, 0 otherwise. */
+/* loss = Σ_{valid n} w[t_n] (logsumexp(l[n]) - l[n][t_n]);  row n valid when t_n != -1;
+ * w = NULL: w[.] = 1.  *weight_sum = Σ_{valid n} w[t_n] (summed in double).
+ * dlogits[n] = (scale w[t_n]) (softmax(l[n]) - onehot(t_n)) for valid rows, 0 otherwise;
+ * the coefficient scale w[t_n] is formed in double, so w = NULL gives the bits of the
+ * unweighted form scale (softmax - onehot). */
 double
-spm_softmax_xent (const float *logits, int N, int C, const int32_t *targets,
-                  float scale, float *dlogits, int *n_valid)
+spm_softmax_xent_weighted (const float *logits, int N, int C, const int32_t *targets,
+                           const float *weights, float scale, float *dlogits,
+                           double *weight_sum)
 {
-  double loss = 0.0;
-  int nv = 0;
+  double loss = 0.0, wsum = 0.0;
   for (int n = 0; n < N; n++)
     {
       const float *l = logits + (size_t) n * C;
@@ -123,7 +126,8 @@ spm_softmax_xent (const float *logits, int N, int C, const int32_t *targets,
           continue;
         }
       g_return_val_if_fail (t < C, loss);
-      nv++;
+      const double w = weights != NULL ? (double) weights[t] : 1.0;
+      wsum += w;
       float mx = l[0];
       for (int c = 1; c < C; c++)
         mx = l[c] > mx ? l[c] : mx;
@@ -131,16 +135,29 @@ spm_softmax_xent (const float *logits, int N, int C, const int32_t *targets,
       for (int c = 0; c < C; c++)
         sum += exp ((double) l[c] - mx);
       double lse = mx + log (sum);
-      loss += lse - l[t];
+      loss += weights != NULL ? w * (lse - l[t]) : lse - l[t];
       if (dl != NULL)
         {
+          const double coef = scale * w;
           for (int c = 0; c < C; c++)
-            dl[c] = (float) (scale * exp ((double) l[c] - lse));
-          dl[t] -= scale;
+            dl[c] = (float) (coef * exp ((double) l[c] - lse));
+          dl[t] -= (float) coef;
         }
     }
+  if (weight_sum != NULL)
+    *weight_sum = wsum;
+  return loss;
+}
+
+/* the unweighted form: n_valid = the number of rows with t_n != -1 */
+double
+spm_softmax_xent (const float *logits, int N, int C, const int32_t *targets,
+                  float scale, float *dlogits, int *n_valid)
+{
+  double wsum;
+  double loss = spm_softmax_xent_weighted (logits, N, C, targets, NULL, scale, dlogits, &wsum);
   if (n_valid != NULL)
-    *n_valid = nv;
+    *n_valid = (int) wsum;
   return loss;
 }
 

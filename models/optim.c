@@ -17,7 +17,8 @@
 struct SpmOptim {
   SpmOptimizer kind;
   size_t n;
-  float lr, momentum, weight_decay, beta1, beta2, eps;
+  double lr;   /* a double, as torch.optim's group['lr'] */
+  float momentum, weight_decay, beta1, beta2, eps;
   int64_t steps;
   float *m;   /* SGD momentum buffer or Adam exp_avg [n] */
   float *v;   /* Adam exp_avg_sq [n] */
@@ -55,7 +56,7 @@ spm_optim_free (SpmOptim *o)
 static void
 sgd_step (SpmOptim *o, float *p, const float *g)
 {
-  const float lr = o->lr, mom = o->momentum, wd = o->weight_decay;
+  const float lr = (float) o->lr, mom = o->momentum, wd = o->weight_decay;
   const gboolean first = o->steps == 0;
   for (size_t i = 0; i < o->n; i++)
     {
@@ -106,6 +107,18 @@ spm_optim_steps (const SpmOptim *o)
 }
 
 void
+spm_optim_set_lr (SpmOptim *o, double lr)
+{
+  o->lr = lr;
+}
+
+double
+spm_optim_lr (const SpmOptim *o)
+{
+  return o->lr;
+}
+
+void
 spm_optim_set_steps (SpmOptim *o, int64_t steps)
 {
   o->steps = steps;
@@ -140,4 +153,37 @@ spm_clip_grad_norm (float *g, size_t n, float max_norm)
           g[i] *= coef;
     }
   return total;
+}
+
+/* ---- learning-rate schedules ---------------------------------------------------- */
+
+/* lr_e of epoch e, replaying torch.optim.lr_scheduler's chained updates step by step in
+ * double (the order of operations is Python's, with eta_min = 0 dropped):
+ *   cosine, e >= 1:  lr_e = (1 + cos(π e / T)) / (1 + cos(π (e-1) / T)) * lr_{e-1},
+ *                    or lr_{e-1} + lr_0 (1 - cos(π / T)) / 2 when (e - 1 - T) % 2T = 0;
+ *   step, e >= 0:    lr_e = lr_{e-1} * 0.1^k,  k = #{milestones m : m = e},
+ *                    milestones T // 2 and (3 T) // 4, lr_{-1} = lr_0. */
+double
+spm_lr_at (SpmLrSchedule schedule, double lr, int epoch, int epochs)
+{
+  if (schedule == SPM_LR_CONSTANT || epochs < 1)
+    return lr;
+  const double T = epochs;
+  const int m1 = epochs / 2, m2 = (3 * epochs) / 4;
+  double cur = lr;
+  for (int e = 0; e <= epoch; e++)
+    if (schedule == SPM_LR_STEP)
+      {
+        const int k = (e == m1) + (e == m2);
+        if (k > 0)
+          cur = cur * pow (0.1, k);
+      }
+    else if (e > 0)
+      {
+        if ((e - 1 - epochs) % (2 * epochs) == 0)
+          cur = cur + lr * (1 - cos (G_PI / T)) / 2;
+        else
+          cur = (1 + cos (G_PI * e / T)) / (1 + cos (G_PI * (e - 1) / T)) * cur;
+      }
+  return cur;
 }

@@ -116,6 +116,16 @@ void spm_softmax (const float *logits, int C, float *probs);
  * ignore_index.  *n_valid (may be NULL) = number of valid rows. */
 double spm_softmax_xent (const float *logits, int N, int C, const int32_t *targets,
                          float scale, float *dlogits, int *n_valid);
+/* The class-weighted form (PyTorch's cross_entropy with weight=w): weights [C] (NULL =
+ * all 1).  Returns Σ over valid rows of w[target] * -log softmax(logits)[target]
+ * (double); *weight_sum (may be NULL) = Σ over valid rows of w[target] (double).
+ * dlogits (may be NULL) = scale * w[target] * (softmax - onehot) for valid rows, 0 for
+ * ignored rows; with scale = 1 / *weight_sum this is the gradient of PyTorch's
+ * cross_entropy (weight=w, ignore_index=-1, reduction='mean') =
+ * Σ w[y_n] nll_n / Σ w[y_n].  weights = NULL gives the bits of spm_softmax_xent. */
+double spm_softmax_xent_weighted (const float *logits, int N, int C, const int32_t *targets,
+                                  const float *weights, float scale, float *dlogits,
+                                  double *weight_sum);
 
 /* ---- pooling over time: h [T][B][H], valid [T][B] (NULL = all valid) --------- */
 /* out[b] = mean of h[t][b] over valid t (0 when none) */

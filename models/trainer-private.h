@@ -20,6 +20,12 @@ struct SpmTrainer {
   int chunk_pos;             /* > 0: batch `pos` was stopped before the chunk at this step */
   int carry_B;               /* its sequences; carry holds its state: */
   float *carry;              /* h [L][B][H], c [L][B][H], pool sums [B][H] */
+  float *class_w;            /* [C] loss weight per class, or NULL (unweighted) */
+  double lr;                 /* the learning rate of the epoch under way */
+  /* the epoch under way so far (kept across save / load, so a resumed epoch reports
+   * the figures of the whole epoch) */
+  double ep_loss, ep_weight;  /* Σ w[y] nll, Σ w[y] over its updates' valid targets */
+  int64_t ep_targets, ep_frames;   /* valid targets (of updates), valid input steps */
 
   /* activations of one chunk, for up to Tk steps x Bk sequences */
   int Tk, Bk;
@@ -48,9 +54,10 @@ G_GNUC_INTERNAL int spm_chunk_seq_len (const SpmModel *m, const SpmExample *e);
 G_GNUC_INTERNAL void spm_chunk_begin (SpmTrainer *t, int B);
 /* inputs, masks and targets of steps [t0, t0 + kc); adds the valid steps to *frames */
 G_GNUC_INTERNAL void spm_chunk_inputs (SpmTrainer *t, int B, int t0, int kc, int64_t *frames);
-/* forward with dropout from rng; returns the valid targets, *loss_sum = Σ -log p */
+/* forward with dropout from rng; returns the valid targets, *loss_sum = Σ w[y] (-log p),
+ * *weight_sum = Σ w[y] (w = class_w, or 1) */
 G_GNUC_INTERNAL int spm_chunk_forward (SpmTrainer *t, int B, int t0, int kc, SpmRng *rng,
-                                       double *loss_sum);
+                                       double *loss_sum, double *weight_sum);
 /* backward of the last forward into t->grad (zeroed first) */
 G_GNUC_INTERNAL void spm_chunk_backward (SpmTrainer *t, int B, int kc, gboolean first);
 /* the state after the chunk becomes the state entering the next */

@@ -11,7 +11,15 @@
  *   backward: through the chunk only — the carried state enters as a constant (detach,
  *             k1 = k2 = k);
  *   update:   clip, NaN/Inf guard, optimizer step.  A chunk without a valid target
- *             makes no update; its forward still carries the state on.
+ *             (or whose targets all weigh 0) makes no update; its forward still carries
+ *             the state on.
+ *
+ * Loss of an update, with class weights w (1 when unweighted):
+ *   L = Σ_i w[y_i] nll_i / W,  W = Σ_i w[y_i],  nll_i = logsumexp(l_i) - l_i[y_i],
+ *   dL/dl_i = w[y_i] (softmax(l_i) - onehot(y_i)) / W
+ * over the valid targets i of the chunk.  The epoch's mean loss is Σ (Σ w nll) / Σ W
+ * over its updates, its running sums kept in the trainer (and the state file).
+ * The learning rate is set per epoch from the schedule (spm_lr_at) when the epoch starts.
  *
  * Targets per head: labeler y[t] at every valid step (-1 = none); captioner y[t+1] from
  * input y[t]; classifier y[0] at the chunk that holds the sequence's last valid step,
@@ -123,6 +131,16 @@ spm_trainer_new (SpmModel *m, const SpmTrainConfig *cfg, GError **error)
     what = "[train] tbptt must not be negative";
   else if (!(cfg->clip >= 0) || !(cfg->momentum >= 0) || !(cfg->weight_decay >= 0))
     what = "[train] clip, momentum and weight-decay must not be negative";
+  else if (cfg->lr_schedule != SPM_LR_CONSTANT && cfg->lr_schedule != SPM_LR_COSINE
+           && cfg->lr_schedule != SPM_LR_STEP)
+    what = "[train] lr-schedule must be constant, cosine or step";
+  else if (cfg->lr_schedule != SPM_LR_CONSTANT && cfg->epochs < 1)
+    what = "[train] lr-schedule cosine and step need epochs >= 1 (the schedule's length)";
+  else if (cfg->class_weights != NULL && m->cfg.head == SPM_HEAD_CAPTIONER)
+    what = "[train] class-weights apply to the labeler and the classifier, not the captioner";
+  for (int c = 0; cfg->class_weights != NULL && what == NULL && c < m->cfg.C; c++)
+    if (!(cfg->class_weights[c] >= 0) || !isfinite (cfg->class_weights[c]))
+      what = "[train] class-weights must be finite and not negative";
   if (what != NULL)
     {
       g_set_error (error, SPM_ERROR, SPM_ERROR_MISMATCH, "%s", what);
@@ -132,8 +150,13 @@ spm_trainer_new (SpmModel *m, const SpmTrainConfig *cfg, GError **error)
   SpmTrainer *t = g_new0 (SpmTrainer, 1);
   t->m = m;
   t->cfg = *cfg;
+  t->cfg.class_weights = NULL;   /* the copy below is the trainer's */
   t->dropout = m->cfg.dropout;
   t->opt = spm_optim_new (cfg, m->n_trainable);
+  t->lr = spm_lr_at (cfg->lr_schedule, cfg->lr, 0, cfg->epochs);
+  spm_optim_set_lr (t->opt, t->lr);
+  if (cfg->class_weights != NULL)
+    t->class_w = g_memdup2 (cfg->class_weights, (size_t) m->cfg.C * sizeof (float));
   t->grad = g_try_new0 (float, MAX (m->n_trainable, 1));
   if (t->grad == NULL)
     {
@@ -168,6 +191,7 @@ spm_trainer_free (SpmTrainer *t)
     return;
   free_buffers (t);
   g_free (t->carry);
+  g_free (t->class_w);
   spm_optim_free (t->opt);
   g_free (t->grad);
   g_free (t);
@@ -183,6 +207,12 @@ int
 spm_trainer_epochs_done (const SpmTrainer *t)
 {
   return t->epochs;
+}
+
+double
+spm_trainer_lr (const SpmTrainer *t)
+{
+  return spm_optim_lr (t->opt);
 }
 
 size_t
@@ -231,7 +261,7 @@ typedef struct {
   gboolean apply;         /* FALSE: gradient only (spm_trainer_loss_grad) */
   int k;                  /* chunk length */
   SpmRng *rng;
-  double loss_sum;
+  double loss_sum, weight_sum;   /* Σ w[y] nll, Σ w[y] over the updates' targets */
   int64_t n_valid, frames;
 } Run;
 
@@ -288,19 +318,20 @@ run_batch (SpmTrainer *t, int B, Run *run, GError **error)
   for (; t0 < T; t0 += run->k)
     {
       const int kc = MIN (run->k, T - t0);
-      double loss_sum;
+      double loss_sum, weight_sum;
       spm_chunk_inputs (t, B, t0, kc, &run->frames);
-      int n_valid = spm_chunk_forward (t, B, t0, kc, run->rng, &loss_sum);
-      if (n_valid > 0)
+      int n_valid = spm_chunk_forward (t, B, t0, kc, run->rng, &loss_sum, &weight_sum);
+      if (n_valid > 0 && weight_sum > 0)
         {
+          const double loss = loss_sum / weight_sum;
           spm_chunk_backward (t, B, kc, t0 == 0);
-          if (run->apply && !update (t, loss_sum / n_valid, error))
+          if (run->apply && !update (t, loss, error))
             return FALSE;
           run->loss_sum += loss_sum;
+          run->weight_sum += weight_sum;
           run->n_valid += n_valid;
           if (run->apply && run->cb != NULL
-              && !run->cb (spm_optim_steps (t->opt), loss_sum / n_valid, run->frames,
-                           run->user_data))
+              && !run->cb (spm_optim_steps (t->opt), loss, run->frames, run->user_data))
             run->stop = TRUE;
         }
       spm_chunk_carry (t);
@@ -362,20 +393,32 @@ chunk_len (const SpmTrainer *t, int T_max)
 }
 
 gboolean
-spm_trainer_epoch (SpmTrainer *t, const SpmExample *ex, size_t n,
-                   SpmTrainCallback cb, void *user_data,
-                   double *mean_loss, gboolean *stopped, GError **error)
+spm_trainer_run_epoch (SpmTrainer *t, const SpmExample *ex, size_t n,
+                       SpmTrainCallback cb, void *user_data,
+                       SpmEpochResult *res, GError **error)
 {
   int T_max;
-  if (mean_loss != NULL)
-    *mean_loss = 0;
-  if (stopped != NULL)
-    *stopped = FALSE;
+  *res = (SpmEpochResult) { .epoch = t->epochs };
   if (!check_examples (t->m, ex, n, &T_max, error))
     return FALSE;
   const size_t bs = (size_t) t->cfg.batch;
+  const size_t n_batches = (n + bs - 1) / bs;
+  if (t->pos > n_batches || (t->pos == n_batches && t->chunk_pos > 0))
+    {
+      /* a position the training set cannot hold: the epoch starts over */
+      t->pos = t->chunk_pos = 0;
+      t->ep_loss = t->ep_weight = 0;
+      t->ep_targets = t->ep_frames = 0;
+    }
+  if (t->pos == 0 && t->chunk_pos == 0)
+    t->lr = spm_lr_at (t->cfg.lr_schedule, t->cfg.lr, t->epochs, t->cfg.epochs);
+  spm_optim_set_lr (t->opt, t->lr);
+  res->lr = t->lr;
+
+  /* the figures of the epoch so far (0, or those of the part before a save) */
   Run run = { .cb = cb, .user_data = user_data, .apply = TRUE, .rng = &t->rng,
-              .k = chunk_len (t, T_max) };
+              .k = chunk_len (t, T_max), .loss_sum = t->ep_loss, .weight_sum = t->ep_weight,
+              .n_valid = t->ep_targets, .frames = t->ep_frames };
   if (!ensure_buffers (t, run.k, (int) MIN (bs, MAX (n, 1)), error))
     return FALSE;
 
@@ -397,9 +440,6 @@ spm_trainer_epoch (SpmTrainer *t, const SpmExample *ex, size_t n,
         }
     }
 
-  const size_t n_batches = (n + bs - 1) / bs;
-  if (t->pos > n_batches || (t->pos == n_batches && t->chunk_pos > 0))
-    t->pos = t->chunk_pos = 0;
   while (t->pos < n_batches && !run.stop)
     {
       const size_t first = t->pos * bs;
@@ -411,16 +451,39 @@ spm_trainer_epoch (SpmTrainer *t, const SpmExample *ex, size_t n,
       if (t->chunk_pos == 0)
         t->pos++;
     }
-  if (t->pos == n_batches)
+  res->mean_loss = run.weight_sum > 0 ? run.loss_sum / run.weight_sum : 0;
+  res->targets = run.n_valid;
+  res->stopped = run.stop;
+  res->completed = t->pos == n_batches;
+  if (res->completed)
     {
       t->pos = 0;
       t->epochs++;
+      t->ep_loss = t->ep_weight = 0;
+      t->ep_targets = t->ep_frames = 0;
     }
-  if (mean_loss != NULL)
-    *mean_loss = run.n_valid > 0 ? run.loss_sum / (double) run.n_valid : 0;
-  if (stopped != NULL)
-    *stopped = run.stop;
+  else
+    {
+      t->ep_loss = run.loss_sum;
+      t->ep_weight = run.weight_sum;
+      t->ep_targets = run.n_valid;
+      t->ep_frames = run.frames;
+    }
   return TRUE;
+}
+
+gboolean
+spm_trainer_epoch (SpmTrainer *t, const SpmExample *ex, size_t n,
+                   SpmTrainCallback cb, void *user_data,
+                   double *mean_loss, gboolean *stopped, GError **error)
+{
+  SpmEpochResult r;
+  gboolean ok = spm_trainer_run_epoch (t, ex, n, cb, user_data, &r, error);
+  if (mean_loss != NULL)
+    *mean_loss = ok ? r.mean_loss : 0;
+  if (stopped != NULL)
+    *stopped = ok && r.stopped;
+  return ok;
 }
 
 gboolean
@@ -440,7 +503,7 @@ spm_trainer_loss_grad (SpmTrainer *t, const SpmExample *ex, size_t n,
   memset (t->grad, 0, t->m->n_trainable * sizeof (float));
   if (!run_batch (t, (int) n, &run, error))
     return FALSE;
-  *loss = run.n_valid > 0 ? run.loss_sum / (double) run.n_valid : 0;
+  *loss = run.weight_sum > 0 ? run.loss_sum / run.weight_sum : 0;
   return TRUE;
 }
 

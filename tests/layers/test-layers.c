@@ -228,6 +228,63 @@ test_xent (void)
   gradcheck ("xent dlogits", logits, N * C, dl, xent_loss, &x);
 }
 
+typedef struct { int N, C; float *logits; const int32_t *targets; const float *w; double W; } WXent;
+
+/* Σ w[y] nll / W with W fixed: the weighted mean whose gradient dlogits is */
+static double
+wxent_loss (gpointer p)
+{
+  WXent *x = p;
+  return spm_softmax_xent_weighted (x->logits, x->N, x->C, x->targets, x->w, 1.0f, NULL, NULL)
+         / x->W;
+}
+
+/* the weighted form against a naive one built on spm_softmax (per row, in double), by
+ * finite differences, and with w = NULL against the unweighted form bit for bit */
+static void
+test_xent_weighted (void)
+{
+  enum { N = 6, C = 3 };
+  const int32_t targets[N] = { 2, -1, 0, 2, 1, -1 };
+  const float w[C] = { 0.25f, 3.0f, 1.5f };
+  float logits[N * C], dl[N * C], dl1[N * C], dl0[N * C], probs[C];
+  SpmRng rng;
+  spm_rng_seed (&rng, 17);
+  fill_uniform (logits, N * C, -4, 4, &rng);
+
+  double W = 0, want = 0;
+  float want_dl[N * C];
+  for (int n = 0; n < N; n++)
+    {
+      const int t = targets[n];
+      if (t >= 0)
+        W += w[t];
+    }
+  for (int n = 0; n < N; n++)
+    {
+      const int t = targets[n];
+      spm_softmax (logits + n * C, C, probs);
+      for (int c = 0; c < C; c++)
+        want_dl[n * C + c] = t < 0 ? 0.0f : (float) (w[t] * (probs[c] - (c == t)) / W);
+      if (t >= 0)
+        want -= w[t] * log ((double) probs[t]);
+    }
+  double wsum = -1;
+  double L = spm_softmax_xent_weighted (logits, N, C, targets, w, (float) (1.0 / W), dl, &wsum);
+  g_assert_cmpfloat (wsum, ==, W);
+  g_assert_cmpfloat (fabs (L - want), <, 1e-6 * fabs (want));
+  check_close ("weighted xent dlogits vs naive", dl, want_dl, N * C, 1e-7, 1e-5);
+  WXent x = { N, C, logits, targets, w, W };
+  gradcheck ("weighted xent dlogits", logits, N * C, dl, wxent_loss, &x);
+
+  int nv;
+  double L1 = spm_softmax_xent_weighted (logits, N, C, targets, NULL, 0.25f, dl1, &wsum);
+  double L0 = spm_softmax_xent (logits, N, C, targets, 0.25f, dl0, &nv);
+  g_assert_cmpfloat (L1, ==, L0);
+  g_assert_cmpfloat (wsum, ==, nv);
+  g_assert_cmpmem (dl1, sizeof dl1, dl0, sizeof dl0);
+}
+
 /* ---- pooling ------------------------------------------------------------------------------ */
 
 typedef struct { int T, B, H; float *h, *out, *R; const uint8_t *valid; gboolean mean; } Pool;
@@ -346,6 +403,7 @@ main (int argc, char **argv)
   g_test_add_func ("/layers/embedding", test_embedding);
   g_test_add_func ("/layers/softmax", test_softmax);
   g_test_add_func ("/layers/xent", test_xent);
+  g_test_add_func ("/layers/xent-weighted", test_xent_weighted);
   g_test_add_func ("/layers/pool", test_pool);
   g_test_add_func ("/layers/dropout", test_dropout);
   return g_test_run ();

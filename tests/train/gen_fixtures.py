@@ -12,7 +12,16 @@ Files (safetensors written by hand below, float32):
   tbptt-NAME.model:        a seqpipe checkpoint (the initial weights, torch's init).
   tbptt-NAME.data:         the batch (x / f, targets, lengths), the training settings, and
                            step{i}.{tensor}: every weight after update i of the detach loop,
-                           loss{i}: the loss of update i.
+                           loss{i}: the loss of update i.  The weighted-* cases add
+                           class_weights [C] (cross_entropy(weight=...)) and an lr schedule
+                           (lr_schedule, epochs: the torch scheduler stepped after each
+                           epoch), and epoch_loss{e}: the weighted mean loss of epoch e.
+  xent-weighted:           logits [N][C], targets [N] (-1 ignored), weights [C]; loss =
+                           cross_entropy(weight, ignore_index=-1, mean) and its gradient
+                           dlogits, computed in float64 from the float32 inputs.
+  lr-schedules:            metadata "{cosine|step}.{E}.{lr}": the lr of every epoch (repr of
+                           the Python floats, comma-separated) that CosineAnnealingLR(T_max=E)
+                           and MultiStepLR([E//2, 3E//4], 0.1) give, stepped once per epoch.
 The torch side runs the same masked recurrence as seqpipe: a padded step leaves (h, c)
 as they were and outputs 0; each chunk of k steps is one update, the state entering it
 is detached; the loss is the mean cross-entropy over the chunk's valid targets.
@@ -142,7 +151,7 @@ def check_step_matches_torch(net, D_in):
 
 
 # ---- the detach loop ---------------------------------------------------------------
-def tbptt(net, batch, k, opt, clip):
+def tbptt(net, batch, k, opt, clip, weight=None, sums=None):
     """batch: dict with lens [B] and x [B][T][D] (+ y [B][T] labeler, y [B] classifier,
     f [B][D] and tokens [B][N] captioner).  One update per chunk with a valid target.
     Returns the list of (loss, {name: tensor}) after every update."""
@@ -191,7 +200,11 @@ def tbptt(net, batch, k, opt, clip):
             keep = targets >= 0
             logits, targets = (logits[keep], targets[keep]) if keep.any() else (None, None)
         if logits is not None:
-            loss = F.cross_entropy(logits, targets)
+            loss = F.cross_entropy(logits, targets, weight=weight)
+            if sums is not None:   # the epoch's Σ w nll and Σ w
+                w = weight[targets] if weight is not None else torch.ones(len(targets))
+                sums[0] += loss.item() * w.sum().item()
+                sums[1] += w.sum().item()
             opt.zero_grad()
             loss.backward()
             if clip > 0:
@@ -213,7 +226,7 @@ def checkpoint_meta(net, head, cell, names, D):
 
 
 def tbptt_case(name, head, cell, D, H, L, C, lens, k, optim, clip, E=0, norm=False,
-               pool="last", seed=0):
+               pool="last", seed=0, weights=None, schedule=None, epochs=2):
     torch.manual_seed(seed)
     net = Net(head, cell, D, H, L, C, E, norm, pool)
     check_step_matches_torch(net, (E or H) if head == "captioner" else D)
@@ -256,14 +269,32 @@ def tbptt_case(name, head, cell, D, H, L, C, lens, k, optim, clip, E=0, norm=Fal
 
     kind, kw = optim
     opt = (torch.optim.Adam if kind == "adam" else torch.optim.SGD)(net.parameters(), **kw)
-    steps = tbptt(net, batch, k, opt, clip) + tbptt(net, batch, k, opt, clip)   # 2 epochs
+    sched = None
+    if schedule == "cosine":
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs, eta_min=0)
+    elif schedule == "step":
+        sched = torch.optim.lr_scheduler.MultiStepLR(
+            opt, milestones=[epochs // 2, (3 * epochs) // 4], gamma=0.1)
+    w = torch.tensor(weights, dtype=torch.float32) if weights is not None else None
+    steps = []
+    for e in range(epochs):
+        sums = [0.0, 0.0]
+        steps += tbptt(net, batch, k, opt, clip, w, sums)
+        if weights is not None:
+            data[f"epoch_loss{e}"] = torch.tensor([sums[0] / sums[1]])
+        if sched is not None:
+            sched.step()
     for i, (loss, params) in enumerate(steps, 1):
         data[f"loss{i}"] = torch.tensor([loss])
         for n, p in params.items():
             data[f"step{i}.{n}"] = p
     meta = {"optimizer": kind, "lr": kw["lr"], "momentum": kw.get("momentum", 0),
             "weight_decay": kw.get("weight_decay", 0), "clip": clip, "tbptt": k,
-            "steps": len(steps), "epochs": 2}
+            "steps": len(steps), "epochs": epochs}
+    if weights is not None:
+        data["class_weights"] = w
+    if schedule is not None:
+        meta["lr_schedule"] = schedule
     write_st(os.path.join(OUT, f"tbptt-{name}.data.safetensors"), data, meta)
     print(f"tbptt-{name}: {len(steps)} updates")
 
@@ -301,6 +332,41 @@ def clip_case():
         out[f"{case}.norm"] = torch.tensor([total.item()])
         meta[f"{case}.max_norm"] = max_norm
     write_st(os.path.join(OUT, "clip.safetensors"), out, meta)
+
+
+# ---- weighted cross-entropy and lr schedules ----------------------------------------
+def xent_weighted_case():
+    torch.manual_seed(21)
+    N, C = 9, 4
+    logits = torch.randn(N, C) * 2
+    logits[2, 1] = 40.0                     # a confident row stays finite
+    targets = torch.tensor([1, -1, 3, 0, 2, -1, 3, 1, 0])
+    weights = torch.tensor([0.5, 2.0, 0.0, 1.25])   # class 2 weighs nothing
+    l64 = logits.double().requires_grad_(True)
+    loss = F.cross_entropy(l64, targets, weight=weights.double(), ignore_index=-1)
+    loss.backward()
+    write_st(os.path.join(OUT, "xent-weighted.safetensors"),
+             {"logits": logits, "targets": targets.float(), "weights": weights,
+              "loss": torch.tensor([loss.item()]), "dlogits": l64.grad})
+
+
+def lr_schedule_case():
+    meta = {}
+    for E in (1, 2, 3, 4, 5, 7, 8, 10, 20):
+        for base in (0.001, 0.05):
+            for kind in ("cosine", "step"):
+                p = [nn.Parameter(torch.zeros(1))]
+                opt = torch.optim.SGD(p, lr=base)
+                sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=E, eta_min=0)
+                         if kind == "cosine" else
+                         torch.optim.lr_scheduler.MultiStepLR(opt, [E // 2, (3 * E) // 4], 0.1))
+                lrs = []
+                for _ in range(E + 3):      # 3 epochs past the schedule's length too
+                    lrs.append(opt.param_groups[0]["lr"])
+                    opt.step()
+                    sched.step()
+                meta[f"{kind}.{E}.{base!r}"] = ",".join(repr(v) for v in lrs)
+    write_st(os.path.join(OUT, "lr-schedules.safetensors"), {"unused": torch.zeros(1)}, meta)
 
 
 # ---- seqpipe-written checkpoints in torch ------------------------------------------------
@@ -353,6 +419,18 @@ def main():
         tbptt_case("captioner-lstm", "captioner", "lstm", D=3, H=5, L=2, C=8, E=4,
                    lens=[4, 6, 2], k=2, optim=("sgd", dict(lr=0.2, momentum=0.5)), clip=2.0,
                    norm=True, seed=5)
+        xent_weighted_case()
+        lr_schedule_case()
+        tbptt_case("weighted-labeler-lstm", "labeler", "lstm", D=3, H=4, L=2, C=3,
+                   lens=[7, 5, 4], k=3, optim=("sgd", dict(lr=0.25, momentum=0.5)), clip=0,
+                   norm=True, seed=6, weights=[0.5, 2.0, 1.25], schedule="cosine", epochs=3)
+        tbptt_case("weighted-classifier-rnn", "classifier", "rnn", D=3, H=4, L=1, C=3,
+                   lens=[6, 4, 5, 3], k=2, optim=("sgd", dict(lr=0.5)), clip=0, pool="last",
+                   seed=7, weights=[3.0, 0.75, 1.5], schedule="step", epochs=4)
+        tbptt_case("weighted-classifier-mean-lstm", "classifier", "lstm", D=4, H=3, L=2, C=4,
+                   lens=[5, 7, 3, 6], k=3, optim=("adam", dict(lr=0.03125, weight_decay=0.01)),
+                   clip=0.5, pool="mean", norm=True, seed=8, weights=[0.25, 1.0, 2.5, 1.5],
+                   schedule="cosine", epochs=3)
     n = check_seqpipe_checkpoints()
     print(f"{n} seqpipe-written checkpoint(s) checked")
 

@@ -1,6 +1,6 @@
 /* test-grad.c — finite-difference checks of the whole model's gradient (core, dropout
  * between layers, heads, pooling, embedding, projection, padding masks) for every head
- * and both cells.
+ * and both cells, and with class weights (the weighted mean Σ w[y] nll / Σ w[y]).
  *
  * For every trainable parameter p:  fd = (L(p + ε) - L(p - ε)) / 2ε, compared with the
  * analytic gradient as |fd - g| <= ATOL + RTOL |g|.
@@ -24,6 +24,7 @@ typedef struct {
   SpmCell cell;
   SpmPool pool;
   float dropout;
+  gboolean weighted;   /* class weights 0.4, 1.7, 1 */
 } Case;
 
 /* three sequences of lengths 5, 3, 4 (labeler: some unlabelled steps) */
@@ -92,7 +93,9 @@ test_grad (gconstpointer data)
       m->norm_mean[k] = 0.1f * k;
       m->norm_std[k] = 1.0f + 0.5f * k;
     }
-  SpmTrainConfig tc = { .optimizer = SPM_OPT_SGD, .lr = 0.1f, .batch = 3 };
+  static const float weights[3] = { 0.4f, 1.7f, 1.0f };
+  SpmTrainConfig tc = { .optimizer = SPM_OPT_SGD, .lr = 0.1f, .batch = 3,
+                        .class_weights = c->weighted ? weights : NULL };
   g_autoptr (SpmTrainer) t = spm_trainer_new (m, &tc, &error);
   g_assert_no_error (error);
   Data d;
@@ -133,15 +136,18 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   spm_set_threads (1);
   static const struct { const char *name; Case c; } cases[] = {
-    { "labeler/lstm", { SPM_HEAD_LABELER, SPM_CELL_LSTM, SPM_POOL_LAST, 0 } },
-    { "labeler/rnn", { SPM_HEAD_LABELER, SPM_CELL_RNN, SPM_POOL_LAST, 0 } },
-    { "labeler/lstm-dropout", { SPM_HEAD_LABELER, SPM_CELL_LSTM, SPM_POOL_LAST, 0.3f } },
-    { "classifier-last/lstm", { SPM_HEAD_CLASSIFIER, SPM_CELL_LSTM, SPM_POOL_LAST, 0 } },
-    { "classifier-last/rnn", { SPM_HEAD_CLASSIFIER, SPM_CELL_RNN, SPM_POOL_LAST, 0 } },
-    { "classifier-mean/lstm", { SPM_HEAD_CLASSIFIER, SPM_CELL_LSTM, SPM_POOL_MEAN, 0 } },
-    { "classifier-mean/rnn-dropout", { SPM_HEAD_CLASSIFIER, SPM_CELL_RNN, SPM_POOL_MEAN, 0.3f } },
-    { "captioner/lstm", { SPM_HEAD_CAPTIONER, SPM_CELL_LSTM, SPM_POOL_LAST, 0 } },
-    { "captioner/rnn", { SPM_HEAD_CAPTIONER, SPM_CELL_RNN, SPM_POOL_LAST, 0 } },
+    { "labeler/lstm", { SPM_HEAD_LABELER, SPM_CELL_LSTM, SPM_POOL_LAST, 0, FALSE } },
+    { "labeler/rnn", { SPM_HEAD_LABELER, SPM_CELL_RNN, SPM_POOL_LAST, 0, FALSE } },
+    { "labeler/lstm-dropout", { SPM_HEAD_LABELER, SPM_CELL_LSTM, SPM_POOL_LAST, 0.3f, FALSE } },
+    { "classifier-last/lstm", { SPM_HEAD_CLASSIFIER, SPM_CELL_LSTM, SPM_POOL_LAST, 0, FALSE } },
+    { "classifier-last/rnn", { SPM_HEAD_CLASSIFIER, SPM_CELL_RNN, SPM_POOL_LAST, 0, FALSE } },
+    { "classifier-mean/lstm", { SPM_HEAD_CLASSIFIER, SPM_CELL_LSTM, SPM_POOL_MEAN, 0, FALSE } },
+    { "classifier-mean/rnn-dropout", { SPM_HEAD_CLASSIFIER, SPM_CELL_RNN, SPM_POOL_MEAN, 0.3f, FALSE } },
+    { "labeler/lstm-weighted", { SPM_HEAD_LABELER, SPM_CELL_LSTM, SPM_POOL_LAST, 0, TRUE } },
+    { "classifier-last/rnn-weighted", { SPM_HEAD_CLASSIFIER, SPM_CELL_RNN, SPM_POOL_LAST, 0, TRUE } },
+    { "classifier-mean/lstm-weighted", { SPM_HEAD_CLASSIFIER, SPM_CELL_LSTM, SPM_POOL_MEAN, 0, TRUE } },
+    { "captioner/lstm", { SPM_HEAD_CAPTIONER, SPM_CELL_LSTM, SPM_POOL_LAST, 0, FALSE } },
+    { "captioner/rnn", { SPM_HEAD_CAPTIONER, SPM_CELL_RNN, SPM_POOL_LAST, 0, FALSE } },
   };
   for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
     {
