@@ -1,6 +1,7 @@
 /* keys.c — key tables: what a value of each type looks like, how it is parsed and
  * stored in a stage's private state, and whether a table a plugin hands us is sane. */
-#include "host-config-private.h"
+#include "host-errors.h"
+#include "host-keys.h"
 
 #include <errno.h>
 #include <math.h>

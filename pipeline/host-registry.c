@@ -1,7 +1,9 @@
 /* registry.c — finds plugin files, loads them with local binding, and checks each
  * descriptor and stage class before anything of the plugin is called (DESIGN §10).
  * A file either loads with all its stages or is refused with a reason. */
-#include "host-config-private.h"
+#include "host-errors.h"
+#include "host-keys.h"
+#include "host-registry.h"
 
 #include <gmodule.h>
 #include <stdlib.h>

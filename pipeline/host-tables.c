@@ -1,7 +1,8 @@
 /* host-tables.c — the keys of the host's own config groups (DESIGN §4), as tables
  * of the same shape the stages use, so that validation and `seqpipe inspect` treat
  * both alike.  Offsets are unused: the host reads its keys through sp_config_*(). */
-#include "host-config-private.h"
+#include "host-errors.h"
+#include "host-keys.h"
 
 #include <string.h>
 
