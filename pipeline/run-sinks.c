@@ -1,123 +1,17 @@
 /* run-sinks.c — a run's sinks (run-sinks.h): checking them against the run's head,
  * each input's sink instances, and records and frames routed to the sinks that take
- * them. */
-#include "run-sinks.h"
+ * them.  Naming, temporary files and run-wide files: run-sinks-private.h. */
+#include "run-sinks-private.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <glib/gstdio.h>
-#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
-typedef struct {
-  char *name;               /* NAME */
-  char *group;              /* "sink:NAME" */
-  const SpStageClass *klass;
-  unsigned takes;           /* sp_stage_class_takes */
-  gboolean per_input;       /* path has {stem} or {name} */
-  gboolean combined;        /* one file for the run, written in parts */
-  char *run_rel;            /* the run's file, relative to output-dir (!per_input) */
-  char **rel;               /* [input] per-input file, relative to output-dir */
-  char **parts;             /* [input] committed part of a combined sink */
-  gboolean written;         /* the combined file exists */
-} SinkDef;
-
-struct SpSinkSet {
-  SpConfig *config;
-  char *output_dir;
-  const SpInputInfo *inputs;
-  int n_inputs;
-  SinkDef *defs;
-  int n;
-  char **names;             /* NULL-terminated sink names */
-  unsigned records;         /* what the run's head makes (0: no head) */
-  GMutex lock;              /* parts */
-};
-
-typedef struct {
-  char *suffix;
-  char *tmp;
-} AuxFile;
-
-typedef struct {
-  SpSinkSet *set;
-  SinkDef *def;
-  SpStage *stage;
-  char *tmp;                /* st->output_path */
-  char *final;              /* full final path; NULL for a part */
-  GPtrArray *aux;           /* AuxFile */
-} SinkInst;
-
-struct SpSinkOutput {
-  SpSinkSet *set;
-  int input;
-  SinkInst *inst;
-  int n;
-};
-
-static char *
-full_path (SpSinkSet *s, const char *rel)
+char *
+sp_sinks_full_path (SpSinkSet *s, const char *rel)
 {
   if (g_path_is_absolute (rel))
     return g_strdup (rel);
   return g_build_filename (s->output_dir, rel, NULL);
-}
-
-/* "{stem}" and "{name}" replaced by the input's */
-static char *
-expand_template (const char *templ, const SpInputInfo *in)
-{
-  GString *out = g_string_new (NULL);
-
-  for (const char *p = templ; *p;)
-    {
-      if (g_str_has_prefix (p, "{stem}"))
-        {
-          g_string_append (out, in->stem);
-          p += strlen ("{stem}");
-        }
-      else if (g_str_has_prefix (p, "{name}"))
-        {
-          g_string_append (out, in->name);
-          p += strlen ("{name}");
-        }
-      else
-        g_string_append_c (out, *p++);
-    }
-  return g_string_free (out, FALSE);
-}
-
-/* "dir/a.labels.csv", 2 -> "dir/a.labels-2.csv" (the last extension of the base name) */
-static char *
-numbered_name (const char *rel, int k)
-{
-  const char *base = strrchr (rel, '/');
-  const char *dot;
-
-  base = base ? base + 1 : rel;
-  dot = strrchr (base, '.');
-  if (dot == NULL || dot == base)
-    return g_strdup_printf ("%s-%d", rel, k);
-  return g_strdup_printf ("%.*s-%d%s", (int) (dot - rel), rel, k, dot);
-}
-
-/* the first of rel, rel-2, rel-3, ... that is not taken; takes it */
-static char *
-claim_name (SpSinkSet *s, GHashTable *taken, const char *rel)
-{
-  for (int k = 1;; k++)
-    {
-      g_autofree char *cand = k == 1 ? g_strdup (rel) : numbered_name (rel, k);
-      g_autofree char *full = full_path (s, cand);
-      g_autofree char *canon = g_canonicalize_filename (full, NULL);
-
-      if (!g_hash_table_contains (taken, canon))
-        {
-          g_hash_table_add (taken, g_steal_pointer (&canon));
-          return g_steal_pointer (&cand);
-        }
-    }
 }
 
 /* whether a sink that takes `takes` gets anything in a run whose head makes `records`
@@ -134,8 +28,6 @@ sp_sinks_new (SpConfig *c, const SpSinkSpec *specs, int n_specs, const char *out
               GError **error)
 {
   g_autoptr (SpSinkSet) s = g_new0 (SpSinkSet, 1);
-  g_autoptr (GHashTable) taken = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autofree char *summary = NULL;
 
   g_mutex_init (&s->lock);
   s->config = c;
@@ -146,8 +38,6 @@ sp_sinks_new (SpConfig *c, const SpSinkSpec *specs, int n_specs, const char *out
   s->n = n_specs;
   s->names = g_new0 (char *, n_specs + 1);
   s->records = head != NULL ? head->records : 0;
-  summary = full_path (s, "summary.json");
-  g_hash_table_add (taken, g_canonicalize_filename (summary, NULL));
 
   for (int k = 0; k < n_specs; k++)
     {
@@ -184,28 +74,9 @@ sp_sinks_new (SpConfig *c, const SpSinkSpec *specs, int n_specs, const char *out
                          "[head]", d->group, sp->klass->name, sp_records_describe (takes));
           return NULL;
         }
-      d->per_input = strstr (sp->path, "{stem}") != NULL || strstr (sp->path, "{name}") != NULL;
-      if (!d->per_input)
-        {
-          if (!sp->klass->can_combine && n_inputs > 1)
-            {
-              g_set_error (error, SP_ERROR, SP_ERROR_CONFIG,
-                           "[%s] path: \"%s\" is one file for %d inputs, but the %s sink "
-                           "cannot combine inputs; expected a path with {stem} or {name}",
-                           d->group, sp->path, n_inputs, sp->klass->name);
-              return NULL;
-            }
-          d->combined = sp->klass->can_combine;
-          d->run_rel = claim_name (s, taken, sp->path);
-        }
     }
-  for (int i = 0; i < n_inputs; i++)
-    for (int k = 0; k < n_specs; k++)
-      if (s->defs[k].per_input)
-        {
-          g_autofree char *rel = expand_template (specs[k].path, &inputs[i]);
-          s->defs[k].rel[i] = claim_name (s, taken, rel);
-        }
+  if (!sp_sinks_name_outputs (s, specs, error))
+    return NULL;
   return g_steal_pointer (&s);
 }
 
@@ -248,35 +119,6 @@ const char *const *
 sp_sinks_names (SpSinkSet *s)
 {
   return (const char *const *) s->names;
-}
-
-/* Creates "DIR/.BASE.tmp-XXXXXX" beside final (and DIR itself); the file exists empty. */
-static char *
-make_temp (const char *final, const char *suffix, GError **error)
-{
-  g_autofree char *dir = g_path_get_dirname (final);
-  g_autofree char *base = g_path_get_basename (final);
-  g_autofree char *tmpl = NULL;
-  int fd;
-
-  if (g_mkdir_with_parents (dir, 0777) != 0)
-    {
-      int e = errno;
-      g_set_error (error, SP_ERROR, SP_ERROR_INPUT, "%s: cannot create the directory: %s",
-                   dir, g_strerror (e));
-      return NULL;
-    }
-  tmpl = g_strdup_printf ("%s/.%s%s.tmp-XXXXXX", dir, base, suffix ? suffix : "");
-  fd = g_mkstemp_full (tmpl, O_RDWR | O_CLOEXEC, 0666);
-  if (fd < 0)
-    {
-      int e = errno;
-      g_set_error (error, SP_ERROR, SP_ERROR_INPUT, "%s: cannot create a file: %s",
-                   dir, g_strerror (e));
-      return NULL;
-    }
-  close (fd);
-  return g_steal_pointer (&tmpl);
 }
 
 static void
@@ -349,13 +191,13 @@ sp_sinks_open (SpSinkSet *s, int input, const SpDecoderParams *dec,
     {
       SinkDef *d = &s->defs[k];
       SinkInst *in = &o->inst[k];
-      g_autofree char *final = full_path (s, d->per_input ? d->rel[input] : d->run_rel);
+      g_autofree char *final = sp_sinks_full_path (s, d->per_input ? d->rel[input] : d->run_rel);
       SpStage *st;
 
       in->set = s;
       in->def = d;
       in->aux = g_ptr_array_new_with_free_func (aux_file_free);
-      in->tmp = make_temp (final, d->combined ? ".part" : NULL, error);
+      in->tmp = sp_sinks_make_temp (final, d->combined ? ".part" : NULL, error);
       if (in->tmp == NULL)
         goto fail;
       if (!d->combined)
@@ -410,7 +252,7 @@ sp_sinks_aux_path (SpStage *st, const char *suffix, GError **error)
     }
   a = g_new0 (AuxFile, 1);
   a->suffix = g_strdup (suffix);
-  a->tmp = make_temp (in->final, suffix, error);
+  a->tmp = sp_sinks_make_temp (in->final, suffix, error);
   if (a->tmp == NULL)
     {
       aux_file_free (a);
@@ -427,7 +269,7 @@ sink_error (SinkInst *in, GError **error, GError *local)
   if (in->tmp != NULL && strstr (local->message, in->tmp) != NULL)
     {
       g_autofree char *final = in->final ? g_strdup (in->final)
-                               : full_path (in->set, in->def->run_rel);
+                               : sp_sinks_full_path (in->set, in->def->run_rel);
       g_auto (GStrv) parts = g_strsplit (local->message, in->tmp, -1);
 
       g_free (local->message);
@@ -479,19 +321,6 @@ sp_sinks_flush (SpSinkOutput *o, GError **error)
   return TRUE;
 }
 
-static gboolean
-rename_into_place (const char *tmp, const char *final, GError **error)
-{
-  if (g_rename (tmp, final) != 0)
-    {
-      int e = errno;
-      g_set_error (error, SP_ERROR, SP_ERROR_INPUT, "%s: cannot rename into place: %s",
-                   final, g_strerror (e));
-      return FALSE;
-    }
-  return TRUE;
-}
-
 gboolean
 sp_sinks_commit (SpSinkOutput *o, GError **error)
 {
@@ -506,7 +335,7 @@ sp_sinks_commit (SpSinkOutput *o, GError **error)
 
       if (in->final == NULL)
         continue;
-      if (!rename_into_place (in->tmp, in->final, error))
+      if (!sp_sinks_rename (in->tmp, in->final, error))
         goto fail;
       g_ptr_array_add (done, g_strdup (in->final));
       g_clear_pointer (&in->tmp, g_free);
@@ -515,7 +344,7 @@ sp_sinks_commit (SpSinkOutput *o, GError **error)
           AuxFile *a = in->aux->pdata[j];
           g_autofree char *final = g_strconcat (in->final, a->suffix, NULL);
 
-          if (!rename_into_place (a->tmp, final, error))
+          if (!sp_sinks_rename (a->tmp, final, error))
             goto fail;
           g_ptr_array_add (done, g_steal_pointer (&final));
           g_clear_pointer (&a->tmp, g_free);
@@ -536,74 +365,6 @@ fail:
   return FALSE;
 }
 
-/* Appends src to out; skips its first `skip` lines. */
-static gboolean
-append_part (FILE *out, const char *dest, const char *src, int skip, GError **error)
-{
-  g_autofree char *data = NULL;
-  gsize len = 0, off = 0;
-
-  if (!g_file_get_contents (src, &data, &len, error))
-    return FALSE;
-  for (int l = 0; l < skip && off < len; l++)
-    {
-      const char *nl = memchr (data + off, '\n', len - off);
-      off = nl ? (gsize) (nl - data) + 1 : len;
-    }
-  if (len > off && fwrite (data + off, 1, len - off, out) != len - off)
-    {
-      int e = errno;
-      g_set_error (error, SP_ERROR, SP_ERROR_INPUT, "%s: cannot write: %s", dest,
-                   g_strerror (e));
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-write_combined (SpSinkSet *s, SinkDef *d, GError **error)
-{
-  g_autofree char *final = full_path (s, d->run_rel);
-  g_autofree char *tmp = NULL;
-  FILE *out;
-  gboolean first = TRUE, ok = TRUE;
-
-  tmp = make_temp (final, NULL, error);
-  if (tmp == NULL)
-    return FALSE;
-  out = fopen (tmp, "wb");
-  if (out == NULL)
-    {
-      int e = errno;
-      g_set_error (error, SP_ERROR, SP_ERROR_INPUT, "%s: %s", tmp, g_strerror (e));
-      g_unlink (tmp);
-      return FALSE;
-    }
-  for (int i = 0; ok && i < s->n_inputs; i++)
-    {
-      if (d->parts[i] == NULL)
-        continue;
-      ok = append_part (out, final, d->parts[i], first ? 0 : d->klass->header_lines, error);
-      first = FALSE;
-    }
-  if (fflush (out) != 0 || fsync (fileno (out)) != 0)
-    {
-      if (ok)
-        {
-          int e = errno;
-          g_set_error (error, SP_ERROR, SP_ERROR_INPUT, "%s: cannot write: %s", final,
-                       g_strerror (e));
-        }
-      ok = FALSE;
-    }
-  fclose (out);
-  if (ok)
-    ok = rename_into_place (tmp, final, error);
-  if (!ok)
-    g_unlink (tmp);
-  return ok;
-}
-
 gboolean
 sp_sinks_finish (SpSinkSet *s, GError **error)
 {
@@ -620,7 +381,7 @@ sp_sinks_finish (SpSinkSet *s, GError **error)
         any |= d->parts[i] != NULL;
       if (any && ok)
         {
-          ok = write_combined (s, d, error);
+          ok = sp_sinks_write_combined (s, d, error);
           d->written = ok;
         }
       for (int i = 0; i < s->n_inputs; i++)

@@ -207,20 +207,42 @@ test_name_clash (void)
                             "output-dir = out\n" LINES_SINK "path = {stem}.labels.txt\n"
                             "[sink:bare]\nplugin = e2e-lines\npath = by.stem/{stem}\n",
                             NULL, NULL, NULL), ==, 0);
-  /* no extension: the number goes at the end, not after a dot of the directory */
+  /* one suffix per input, after its stem, the same for every sink (DESIGN §6) */
   g_assert_true (e2e_exists (t, "out/by.stem/a"));
   g_assert_true (e2e_exists (t, "out/by.stem/a-2"));
   g_assert_true (e2e_exists (t, "out/by.stem/a-3"));
   first = e2e_read (t, "out/a.labels.txt");
-  second = e2e_read (t, "out/a.labels-2.txt");
+  second = e2e_read (t, "out/a-2.labels.txt");
   g_assert_cmpstr (first, ==, "frame,label\n0,-1\n");
   g_assert_cmpstr (second, ==, "frame,label\n0,-1\n1,-1\n");
-  g_assert_true (e2e_exists (t, "out/a.labels-3.txt"));
+  g_assert_true (e2e_exists (t, "out/a-3.labels.txt"));
+  g_assert_false (e2e_exists (t, "out/a.labels-2.txt"));
   sum = e2e_summary (t);
-  g_assert_cmpstr (e2e_str (spm_json_get (e2e_summary_input (sum, "y/a.fake"), "outputs"),
-                            "lines"), ==, "a.labels-2.txt");
-  g_assert_cmpstr (e2e_str (spm_json_get (e2e_summary_input (sum, "z/a.fake"), "outputs"),
-                            "lines"), ==, "a.labels-3.txt");
+  for (int i = 2; i <= 3; i++)
+    {
+      g_autofree char *input = g_strdup_printf ("%c/a.fake", 'x' + i - 1);
+      g_autofree char *lines = g_strdup_printf ("a-%d.labels.txt", i);
+      g_autofree char *bare = g_strdup_printf ("by.stem/a-%d", i);
+      const SpmJson *outs = spm_json_get (e2e_summary_input (sum, input), "outputs");
+
+      g_assert_cmpstr (e2e_str (outs, "lines"), ==, lines);
+      g_assert_cmpstr (e2e_str (outs, "bare"), ==, bare);
+    }
+}
+
+/* an unknown {placeholder} in a sink's path is a config error naming it */
+static void
+test_unknown_placeholder (void)
+{
+  g_autoptr (E2e) t = e2e_new ();
+  g_autofree char *err = NULL;
+
+  g_free (e2e_write (t, "a.fake", "frames=1 dim=2"));
+  g_assert_cmpint (e2e_run (t, "[pipeline]\ninputs = a.fake\noutput-dir = out\n"
+                            LINES_SINK "path = {dir}/{stm}.txt\n", NULL, &err, NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "[sink:lines] path: unknown placeholder \"{dir}\" in "
+                                 "\"{dir}/{stm}.txt\"; expected {stem} or {name}"));
+  g_assert_false (e2e_exists (t, "out"));
 }
 
 static void
@@ -540,6 +562,7 @@ main (int argc, char **argv)
   g_test_add_func ("/e2e/fake/basic", test_basic);
   g_test_add_func ("/e2e/fake/head-records", test_head_records);
   g_test_add_func ("/e2e/fake/sink-takes", test_sink_takes);
+  g_test_add_func ("/e2e/fake/unknown-placeholder", test_unknown_placeholder);
   g_test_add_func ("/e2e/fake/input-errors", test_input_errors);
   g_test_add_func ("/e2e/fake/sink-error", test_sink_error);
   g_test_add_func ("/e2e/fake/on-error-stop", test_on_error_stop);
