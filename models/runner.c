@@ -3,7 +3,8 @@
  * Per step:  x̂ = (x - norm.mean) / norm.std;  (h_l, c_l) = cell_l(input_l, h_l, c_l)
  * with input_0 = x̂, input_l = h_{l-1};  labeler: probs = softmax(head.W h_{L-1} + head.b).
  * The classifier accumulates h_{L-1} (last or running sum) and classifies on demand.
- * B = 1 takes the layers' GEMV path for the recurrent term.
+ * B = 1 takes the recurrent layer's own matrix-vector kernel (spm_recurrent_forward),
+ * whose summation order is fixed: the same inputs give the same bits on every call.
  */
 #include "spm-model.h"
 

@@ -10,8 +10,9 @@
 
 static SpmJson *fixture;
 
+/* a metric: a fraction in [0, 1] equal to the fixture's within TOL */
 static void
-check_close (const char *what, double got, double want)
+check_fraction (const char *what, double got, double want)
 {
   if (!(fabs (got - want) <= TOL))
     g_error ("%s: %.17g, expected %.17g", what, got, want);
@@ -62,8 +63,8 @@ test_classification (void)
     SpmClassMetrics m;
     spm_metrics_classification (pred, truth, pj->n, C, &m, conf);
     g_assert_cmpint (m.n, ==, pj->n);
-    check_close ("accuracy", m.accuracy, num (k, "accuracy"));
-    check_close ("macro_f1", m.macro_f1, num (k, "macro_f1"));
+    check_fraction ("accuracy", m.accuracy, num (k, "accuracy"));
+    check_fraction ("macro_f1", m.macro_f1, num (k, "macro_f1"));
     const SpmJson *cj = spm_json_get (k, "confusion");
     for (int t = 0; t < C; t++)
       for (int p = 0; p < C; p++)
@@ -111,11 +112,11 @@ test_segmentation (void)
                               n, &m);
     g_assert_cmpint (m.n, ==, n);
     g_assert_cmpint (m.frames, ==, (int64_t) num (k, "frames"));
-    check_close ("frame_accuracy", m.frame_accuracy, num (k, "frame_accuracy"));
-    check_close ("edit", m.edit, num (k, "edit"));
-    check_close ("f1@10", m.f1_10, num (k, "f1@10"));
-    check_close ("f1@25", m.f1_25, num (k, "f1@25"));
-    check_close ("f1@50", m.f1_50, num (k, "f1@50"));
+    check_fraction ("frame_accuracy", m.frame_accuracy, num (k, "frame_accuracy"));
+    check_fraction ("edit", m.edit, num (k, "edit"));
+    check_fraction ("f1@10", m.f1_10, num (k, "f1@10"));
+    check_fraction ("f1@25", m.f1_25, num (k, "f1@25"));
+    check_fraction ("f1@50", m.f1_50, num (k, "f1@50"));
     for (int s = 0; s < n; s++) {
       g_free (pred[s]);
       g_free (truth[s]);
@@ -166,9 +167,9 @@ test_captions (void)
     spm_metrics_captions ((const char *const *const *) hyps,
                           (const char *const *const *const *) refs, n, &m);
     g_assert_cmpint (m.n, ==, n);
-    check_close ("bleu1", m.bleu1, num (k, "bleu1"));
-    check_close ("bleu4", m.bleu4, num (k, "bleu4"));
-    check_close ("exact_match", m.exact_match, num (k, "exact_match"));
+    check_fraction ("bleu1", m.bleu1, num (k, "bleu1"));
+    check_fraction ("bleu4", m.bleu4, num (k, "bleu4"));
+    check_fraction ("exact_match", m.exact_match, num (k, "exact_match"));
     for (int i = 0; i < n; i++) {
       g_free (hyps[i]);
       for (int r = 0; refs[i][r] != NULL; r++)

@@ -4,36 +4,10 @@
 
 #include "spm-model.h"
 #include "spm-safetensors.h"
+#include "check-close.h"
 
 #include <math.h>
 #include <string.h>
-
-/* |a - b| <= atol + rtol * |b| for all n; prints the worst element and marks the test
- * failed (without aborting) when not.  Returns TRUE when all match. */
-static inline gboolean
-check_close (const char *what, const float *a, const float *b, size_t n, double atol, double rtol)
-{
-  double worst = 0;
-  size_t at = 0;
-  for (size_t i = 0; i < n; i++)
-    {
-      double excess = fabs ((double) a[i] - b[i]) - (atol + rtol * fabs ((double) b[i]));
-      if (!(excess <= worst) || isnan (a[i]) != isnan (b[i]))
-        {
-          worst = isnan (excess) ? INFINITY : excess;
-          at = i;
-        }
-    }
-  if (worst > 0)
-    {
-      g_test_message ("%s: element %zu is %.9g, expected %.9g (|a-b| exceeds %g + %g|b| by %g)",
-                      what, at, a[at], b[at], atol, rtol, worst);
-      g_printerr ("%s: element %zu is %.9g, expected %.9g\n", what, at, a[at], b[at]);
-      g_test_fail ();
-      return FALSE;
-    }
-  return TRUE;
-}
 
 static inline char *
 fixture_path (const char *name)
