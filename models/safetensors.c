@@ -11,6 +11,7 @@
  * Every rejection is SPM_ERROR_FORMAT; failing to open or map is SPM_ERROR_IO.
  */
 #include "spm-safetensors.h"
+#include "spm-io.h"
 #include "spm-json.h"
 #include "spm-model.h"
 
@@ -321,24 +322,10 @@ spm_safetensors_parse (const guint8 *data, gsize len, const char *what, GError *
 SpmSafetensors *
 spm_safetensors_read (const char *path, GError **error)
 {
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int e = errno;
-    g_set_error (error, SPM_ERROR, SPM_ERROR_IO, "%s: %s", path, g_strerror (e));
+  /* a FIFO or a device is refused before anything could block on it */
+  int fd = spm_file_open_regular (path, error);
+  if (fd < 0)
     return NULL;
-  }
-  struct stat sb;
-  if (fstat (fd, &sb) != 0) {
-    int e = errno;
-    close (fd);
-    g_set_error (error, SPM_ERROR, SPM_ERROR_IO, "%s: %s", path, g_strerror (e));
-    return NULL;
-  }
-  if (!S_ISREG (sb.st_mode)) {
-    close (fd);
-    g_set_error (error, SPM_ERROR, SPM_ERROR_IO, "%s: not a regular file", path);
-    return NULL;
-  }
   g_autoptr (GError) merr = NULL;
   g_autoptr (GMappedFile) map = g_mapped_file_new_from_fd (fd, FALSE, &merr);
   close (fd);
@@ -352,31 +339,12 @@ spm_safetensors_read (const char *path, GError **error)
 
 /* ---- writing ---- */
 
-static gboolean
-write_all (int fd, const void *buf, gsize n, const char *tmp, GError **error)
-{
-  const guint8 *p = buf;
-  while (n > 0) {
-    ssize_t w = write (fd, p, MIN (n, (gsize) 1 << 30));
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0) {
-      int e = w < 0 ? errno : EIO;
-      g_set_error (error, SPM_ERROR, SPM_ERROR_IO, "%s: writing: %s", tmp, g_strerror (e));
-      return FALSE;
-    }
-    p += w;
-    n -= (gsize) w;
-  }
-  return TRUE;
-}
-
 /* Writes numel floats little-endian. */
 static gboolean
-write_floats (int fd, const float *data, guint64 numel, const char *tmp, GError **error)
+write_floats (SpmFileWriter *w, const float *data, guint64 numel, GError **error)
 {
 #if G_BYTE_ORDER == G_LITTLE_ENDIAN
-  return write_all (fd, data, (gsize) numel * sizeof (float), tmp, error);
+  return spm_file_writer_write (w, data, (gsize) numel * sizeof (float), error);
 #else
   guint32 buf[1024];
   for (guint64 i = 0; i < numel; i += G_N_ELEMENTS (buf)) {
@@ -386,7 +354,7 @@ write_floats (int fd, const float *data, guint64 numel, const char *tmp, GError 
       memcpy (&u, &data[i + k], 4);
       buf[k] = GUINT32_TO_LE (u);
     }
-    if (!write_all (fd, buf, m * 4, tmp, error))
+    if (!spm_file_writer_write (w, buf, m * 4, error))
       return FALSE;
   }
   return TRUE;
@@ -464,38 +432,6 @@ numel_of (const SpmStWrite *t)
   return m;
 }
 
-/* Writes everything to the open temporary file and makes it durable. */
-static gboolean
-write_body (int fd, const GString *h, const SpmStWrite *tensors, int n, const char *tmp,
-            GError **error)
-{
-  guint64 hsize = GUINT64_TO_LE ((guint64) h->len);
-  if (!write_all (fd, &hsize, 8, tmp, error) || !write_all (fd, h->str, h->len, tmp, error))
-    return FALSE;
-  for (int i = 0; i < n; i++)
-    if (!write_floats (fd, tensors[i].data, numel_of (&tensors[i]), tmp, error))
-      return FALSE;
-  if (fsync (fd) != 0) {
-    int e = errno;
-    g_set_error (error, SPM_ERROR, SPM_ERROR_IO, "%s: fsync: %s", tmp, g_strerror (e));
-    return FALSE;
-  }
-  return TRUE;
-}
-
-/* Makes the rename durable; a failure here leaves a complete file in place,
- * so it is not reported. */
-static void
-sync_parent_dir (const char *path)
-{
-  g_autofree char *dir = g_path_get_dirname (path);
-  int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    (void) fsync (dfd);
-    close (dfd);
-  }
-}
-
 gboolean
 spm_safetensors_write (const char *path, const SpmStWrite *tensors, int n,
                        const char *const *meta, GError **error)
@@ -504,30 +440,13 @@ spm_safetensors_write (const char *path, const SpmStWrite *tensors, int n,
   g_autoptr (GString) h = build_header (path, tensors, n, meta, error);
   if (h == NULL)
     return FALSE;
-  g_autofree char *tmp = g_strdup_printf ("%s.tmp-XXXXXX", path);
-  int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    int e = errno;
-    g_set_error (error, SPM_ERROR, SPM_ERROR_IO, "%s: creating a temporary file: %s", path,
-                 g_strerror (e));
+  g_autoptr (SpmFileWriter) w = spm_file_writer_new (path, error);
+  guint64 hsize = GUINT64_TO_LE ((guint64) h->len);
+  if (w == NULL || !spm_file_writer_write (w, &hsize, 8, error)
+      || !spm_file_writer_write (w, h->str, h->len, error))
     return FALSE;
-  }
-  gboolean ok = write_body (fd, h, tensors, n, tmp, error);
-  if (close (fd) != 0 && ok) {
-    int e = errno;
-    g_set_error (error, SPM_ERROR, SPM_ERROR_IO, "%s: closing: %s", tmp, g_strerror (e));
-    ok = FALSE;
-  }
-  if (ok && rename (tmp, path) != 0) {
-    int e = errno;
-    g_set_error (error, SPM_ERROR, SPM_ERROR_IO, "%s: renaming the temporary file: %s", path,
-                 g_strerror (e));
-    ok = FALSE;
-  }
-  if (!ok) {
-    unlink (tmp);
-    return FALSE;
-  }
-  sync_parent_dir (path);
-  return TRUE;
+  for (int i = 0; i < n; i++)
+    if (!write_floats (w, tensors[i].data, numel_of (&tensors[i]), error))
+      return FALSE;
+  return spm_file_writer_commit (w, error);
 }

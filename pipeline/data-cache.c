@@ -1,6 +1,7 @@
 /* data-cache.c — an input's features in memory, and the feature cache (data-cache.h). */
 #include "data-cache.h"
 #include "run-chain.h"
+#include "spm-npy.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -9,87 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
-
-static GQuark
-cache_quark (void)
-{
-  return g_quark_from_static_string ("sp-cache");
-}
-
-gboolean
-sp_npy_write (const char *path, const void *data, int64_t rows, int64_t cols, int elem_size,
-              GError **error)
-{
-  g_autofree char *dict = g_strdup_printf (
-      "{'descr': '<f%d', 'fortran_order': False, 'shape': (%" G_GINT64_FORMAT ", %"
-      G_GINT64_FORMAT "), }", elem_size, rows, cols);
-  /* magic (6) + version (2) + header length (2) + dict + padding + '\n' = multiple of 64 */
-  size_t len = 10 + strlen (dict) + 1;
-  size_t pad = (64 - len % 64) % 64;
-  size_t hlen = strlen (dict) + pad + 1;
-  g_autoptr (GString) head = g_string_new_len ("\x93NUMPY\x01\x00", 8);
-  g_string_append_c (head, (char) (hlen & 0xff));
-  g_string_append_c (head, (char) (hlen >> 8));
-  g_string_append (head, dict);
-  for (size_t i = 0; i < pad; i++)
-    g_string_append_c (head, ' ');
-  g_string_append_c (head, '\n');
-
-  g_autofree char *tmp = g_strdup_printf ("%s.tmp-%d", path, (int) getpid ());
-  FILE *fp = fopen (tmp, "wb");
-  if (!fp) {
-    g_set_error (error, cache_quark (), 0, "%s: %s", tmp, g_strerror (errno));
-    return FALSE;
-  }
-  size_t n = (size_t) (rows * cols);
-  gboolean ok = fwrite (head->str, 1, head->len, fp) == head->len
-                && (n == 0 || fwrite (data, (size_t) elem_size, n, fp) == n);
-  ok = (fflush (fp) == 0) && ok;
-  ok = (fclose (fp) == 0) && ok;
-  if (!ok || g_rename (tmp, path) != 0) {
-    g_set_error (error, cache_quark (), 0, "%s: cannot write: %s", path, g_strerror (errno));
-    g_unlink (tmp);
-    return FALSE;
-  }
-  return TRUE;
-}
-
-gboolean
-sp_npy_read (const char *path, void **data, int64_t *rows, int64_t *cols, int *elem_size,
-             GError **error)
-{
-  g_autofree char *buf = NULL;
-  gsize len = 0;
-  if (!g_file_get_contents (path, &buf, &len, error))
-    return FALSE;
-  if (len < 10 || memcmp (buf, "\x93NUMPY", 6) || buf[6] != 1) {
-    g_set_error (error, cache_quark (), 0, "%s: not a version 1 .npy file", path);
-    return FALSE;
-  }
-  size_t hlen = (unsigned char) buf[8] | ((size_t) (unsigned char) buf[9] << 8);
-  if (10 + hlen > len) {
-    g_set_error (error, cache_quark (), 0, "%s: truncated header", path);
-    return FALSE;
-  }
-  g_autofree char *dict = g_strndup (buf + 10, hlen);
-  int es = strstr (dict, "'descr': '<f4'") ? 4 : strstr (dict, "'descr': '<f8'") ? 8 : 0;
-  const char *shape = strstr (dict, "'shape': (");
-  long long r = -1, c = -1;
-  if (!es || strstr (dict, "'fortran_order': True") || !shape
-      || sscanf (shape, "'shape': (%lld, %lld)", &r, &c) != 2 || r < 0 || c < 0) {
-    g_set_error (error, cache_quark (), 0, "%s: expected a 2-D float32/float64 array", path);
-    return FALSE;
-  }
-  if ((guint64) r * (guint64) c * (guint64) es != len - 10 - hlen) {
-    g_set_error (error, cache_quark (), 0, "%s: data size does not match the shape", path);
-    return FALSE;
-  }
-  *data = g_memdup2 (buf + 10 + hlen, len - 10 - hlen);
-  *rows = r;
-  *cols = c;
-  *elem_size = es;
-  return TRUE;
-}
 
 char *
 sp_cache_key (SpConfig *c, const SpInputInfo *input, GError **error)
@@ -115,9 +35,9 @@ cache_load (const char *x_path, const char *f_path, SpFeatures *out)
   void *x = NULL, *fr = NULL;
   int64_t r1, c1, r2, c2;
   int e1, e2;
-  if (!sp_npy_read (x_path, &x, &r1, &c1, &e1, NULL))
+  if (!spm_npy_read (x_path, &x, &r1, &c1, &e1, NULL))
     return FALSE;
-  if (!sp_npy_read (f_path, &fr, &r2, &c2, &e2, NULL) || e1 != 4 || e2 != 8 || r1 != r2
+  if (!spm_npy_read (f_path, &fr, &r2, &c2, &e2, NULL) || e1 != 4 || e2 != 8 || r1 != r2
       || c2 != 2 || c1 > G_MAXINT) {
     g_free (x);
     g_free (fr);
@@ -159,10 +79,11 @@ sp_cache_features (SpConfig *c, const char *cache_dir, const SpInputInfo *input,
   }
   if (!sp_extract_features (c, input, out, error))
     return FALSE;
+  /* the features are made: a cache that cannot keep them costs time, not the input */
   if (g_mkdir_with_parents (cache_dir, 0755) != 0) {
-    g_set_error (error, SP_ERROR, SP_ERROR_CONFIG, "[train] cache-dir: %s: %s", cache_dir,
-                 g_strerror (errno));
-    return FALSE;
+    g_printerr ("seqpipe: warning: [train] cache-dir: %s: %s; the features of %s are not "
+                "kept\n", cache_dir, g_strerror (errno), input->path);
+    return TRUE;
   }
   g_autofree double *rows = g_new (double, 2 * (out->T > 0 ? out->T : 1));
   for (int64_t t = 0; t < out->T; t++) {
@@ -171,11 +92,10 @@ sp_cache_features (SpConfig *c, const char *cache_dir, const SpInputInfo *input,
   }
   /* frames first: an entry counts only when both files exist */
   g_autoptr (GError) e = NULL;
-  if (!sp_npy_write (f_path, rows, out->T, 2, 8, &e)
-      || !sp_npy_write (x_path, out->x, out->T, out->D, 4, &e)) {
-    g_set_error (error, SP_ERROR, SP_ERROR_CONFIG, "[train] cache-dir: %s", e->message);
-    return FALSE;
-  }
+  if (!spm_npy_write (f_path, 8, rows, out->T, 2, &e)
+      || !spm_npy_write (x_path, 4, out->x, out->T, out->D, &e))
+    g_printerr ("seqpipe: warning: [train] cache-dir: %s; the features of %s are not kept\n",
+                e->message, input->path);
   return TRUE;
 }
 

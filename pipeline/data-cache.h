@@ -40,15 +40,6 @@ gboolean sp_cache_features (SpConfig *c, const char *cache_dir, const SpInputInf
  * cannot be stat'ed. */
 char *sp_cache_key (SpConfig *c, const SpInputInfo *input, GError **error);
 
-/* NumPy .npy v1.0 files of float32 or float64 C-order 2-D arrays.  data is rows x cols
- * of the given element size (4 or 8).  Written atomically. */
-gboolean sp_npy_write (const char *path, const void *data, int64_t rows, int64_t cols,
-                       int elem_size, GError **error);
-/* Reads a 2-D '<f4' or '<f8' array written by sp_npy_write (or NumPy);
- * *data is newly allocated, elements of *elem_size bytes. */
-gboolean sp_npy_read (const char *path, void **data, int64_t *rows, int64_t *cols,
-                      int *elem_size, GError **error);
-
 G_END_DECLS
 
 #endif

@@ -2,6 +2,7 @@
  * unset), paths resolved where they were written, and the canonical JSON of the
  * settings that change features. */
 #include "host-config-private.h"
+#include "spm-json.h"
 
 #include <math.h>
 #include <string.h>
@@ -259,21 +260,6 @@ sp_config_decoder (SpConfig *c)
 
 /* ---- feature settings --------------------------------------------------------------- */
 
-static void
-append_json_string (GString *out, const char *s)
-{
-  g_string_append_c (out, '"');
-  for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-    if (*p == '"' || *p == '\\')
-      g_string_append_printf (out, "\\%c", *p);
-    else if (*p < 0x20)
-      g_string_append_printf (out, "\\u%04x", *p);
-    else
-      g_string_append_c (out, (char) *p);
-  }
-  g_string_append_c (out, '"');
-}
-
 /* the JSON of a parsed value: the shortest decimal that reads back as the double */
 static char *
 value_json (const SpKey *k, const SpKeyValue *v)
@@ -301,7 +287,7 @@ value_json (const SpKey *k, const SpKeyValue *v)
   case SP_KEY_CHOICE:
   case SP_KEY_STRING:
   case SP_KEY_PATH:
-    append_json_string (out, v->s ? v->s : "");
+    spm_json_append_string (out, v->s ? v->s : "");
     break;
   }
   return g_string_free (out, FALSE);
@@ -337,7 +323,7 @@ append_member (gpointer key, gpointer value, gpointer data)
   GString *out = data;
   if (out->len > 1)
     g_string_append_c (out, ',');
-  append_json_string (out, key);
+  spm_json_append_string (out, key);
   g_string_append_c (out, ':');
   g_string_append (out, value);
   return FALSE;

@@ -10,7 +10,10 @@
 #include "run-summary.h"
 #include "host-errors.h"
 
+#include "spm-io.h"
 #include "spm-json.h"
+
+#include <string.h>
 
 static void
 append_double (GString *out, double v)
@@ -71,11 +74,9 @@ sp_summary_write (const char *output_dir, const SpInputResult *results, int n_re
   g_autofree char *path = g_build_filename (output_dir, "summary.json", NULL);
   g_autoptr (GError) local = NULL;
 
-  if (!g_file_set_contents_full (path, text, -1,
-                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                 0666, &local))
+  if (!spm_file_replace (path, text, strlen (text), &local))
     {
-      g_set_error (error, SP_ERROR, SP_ERROR_INPUT, "%s: %s", path, local->message);
+      g_set_error_literal (error, SP_ERROR, SP_ERROR_INPUT, local->message);
       return FALSE;
     }
   return TRUE;

@@ -18,8 +18,10 @@
 #include <math.h>
 #include <seqpipe/plugin.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "npy-header.h"
+#include "spm-io.h"
+#include "spm-npy.h"
 #include "frame-times.h"
 
 #define NPY_BLOCK_BYTES (4u << 20)
@@ -28,7 +30,7 @@ typedef struct {
   gboolean transpose;       /* key */
 
   FILE *fp;
-  SpNpyHeader h;
+  SpmNpyHeader h;
   int64_t T;
   int D;
   gboolean time_major;      /* the D values of one row are contiguous */
@@ -75,15 +77,20 @@ npy_init (SpStage *st, GError **error)
   NpyDecoder *d = st->priv;
   const char *path = st->input->path;
 
-  d->fp = fopen (path, "rb");
+  /* a FIFO or a device is refused before anything could block on it */
+  int fd = spm_file_open_regular (path, error);
+  if (fd < 0)
+    return FALSE;
+  d->fp = fdopen (fd, "rb");
   if (d->fp == NULL)
     {
       int e = errno;
+      close (fd);
       g_set_error (error, SP_PLUGIN_ERROR, SP_PLUGIN_ERROR_OPEN, "%s: cannot open: %s",
                    path, g_strerror (e));
       return FALSE;
     }
-  if (!sp_npy_header_read (d->fp, path, &d->h, error))
+  if (!spm_npy_header_read (d->fp, path, &d->h, error))
     return FALSE;
   if (d->h.ndim != 2)
     {

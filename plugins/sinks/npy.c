@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fields.h"
+#include "spm-npy.h"
 #include "out.h"
 #include "sinks.h"
 
@@ -25,20 +26,13 @@ typedef struct {
   float *swap;          /* big-endian hosts: one row in little-endian order */
 } NpyPriv;
 
-/* the HEADER_SIZE bytes of a (T, D) '<f4' array */
+/* the HEADER_SIZE bytes of a (T, D) '<f4' array: any T and D that fit in gint64 and
+ * int give a dict of at most 86 bytes, so it always fits */
 static void
 npy_header (char header[HEADER_SIZE], gint64 T, int D)
 {
-  memset (header, ' ', HEADER_SIZE);
-  memcpy (header, "\x93NUMPY\x01\x00", 8);
-  guint16 len = GUINT16_TO_LE (HEADER_SIZE - 10);
-  memcpy (header + 8, &len, 2);
-  char dict[HEADER_SIZE];
-  int n = g_snprintf (dict, sizeof dict,
-                      "{'descr': '<f4', 'fortran_order': False, 'shape': (%" G_GINT64_FORMAT
-                      ", %d), }", T, D);
-  memcpy (header + 10, dict, (size_t) n);
-  header[HEADER_SIZE - 1] = '\n';
+  gboolean fits = spm_npy_header_v1 (header, HEADER_SIZE, "<f4", T, D);
+  g_assert (fits);
 }
 
 static gboolean

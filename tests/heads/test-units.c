@@ -10,6 +10,7 @@
 
 #include "host-stage.h"
 #include "data-cache.h"
+#include "spm-npy.h"
 #include "data-labels.h"
 #include "data-vocab.h"
 #include "../../plugins/heads/smooth.h"
@@ -97,7 +98,7 @@ fixture_features (int64_t *T, int64_t *D)
   void *x = NULL;
   int es = 0;
   GError *e = NULL;
-  g_assert_true (sp_npy_read (path, &x, T, D, &es, &e));
+  g_assert_true (spm_npy_read (path, &x, T, D, &es, &e));
   g_assert_no_error (e);
   g_assert_cmpint (es, ==, 4);
   return x;
