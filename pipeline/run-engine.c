@@ -21,6 +21,8 @@ typedef struct {
   GMutex lock;                  /* out->fatal, counts; with cond: workers running */
   GCond cond;
   int running;
+  int *order;                   /* the inputs to process, in input order */
+  int n_order;
 } Run;
 
 /* ---- one input ---------------------------------------------------------------------
@@ -226,8 +228,9 @@ worker_thread (gpointer data)
       if (atomic_load (&run->stop) || sp_interrupted ())
         break;
       i = atomic_fetch_add (&run->next, 1);
-      if (i >= run->plan->n_inputs)
+      if (i >= run->n_order)
         break;
+      i = run->order[i];
       process_input (run, i);
       atomic_fetch_add (&run->done, 1);
     }
@@ -244,39 +247,54 @@ show_progress (Run *run, gint64 t0)
 {
   const SpRunPlan *plan = run->plan;
   int done = atomic_load (&run->done);
-  int started = MIN (atomic_load (&run->next), plan->n_inputs);
+  int started = MIN (atomic_load (&run->next), run->n_order);
   int known = atomic_load (&run->started_known);
   int64_t frames = atomic_load (&run->frames);
   double secs = (double) (g_get_monotonic_time () - t0) / G_USEC_PER_SEC;
   double rate = secs > 0 ? frames / secs : 0;
+  double left = -1;
   char eta[32] = "";
 
   if (known > 0 && known == started && rate > 0)
     {
       /* inputs not started yet are assumed as long as the started ones on average */
       double expected = (double) atomic_load (&run->expected);
-      double total = expected + expected / known * (plan->n_inputs - started);
-      double left = MAX (0.0, (total - frames) / rate);
+      double total = expected + expected / known * (run->n_order - started);
 
+      left = MAX (0.0, (total - frames) / rate);
       g_snprintf (eta, sizeof eta, "  ETA %d:%02d", (int) left / 60, (int) left % 60);
     }
   sp_progress_update (plan->progress, "%d/%d inputs  %" G_GINT64_FORMAT " frames  %.1f frames/s%s",
-                      done, plan->n_inputs, frames, rate, eta);
+                      done, run->n_order, frames, rate, eta);
+  sp_progress_report (plan->progress, FALSE,
+                      "inputs_done=%d\ninputs_total=%d\nframes=%" G_GINT64_FORMAT "\n"
+                      "fps=%.2f\nelapsed_s=%.3f\neta_s=%s\n", done, run->n_order, frames,
+                      rate, secs, left >= 0 ? g_ascii_dtostr (eta, sizeof eta, (double) (gint64) left)
+                                            : "N/A");
 }
 
 void
 sp_run_inputs (const SpRunPlan *plan, SpRunOutcome *out)
 {
   Run run = { .plan = plan, .out = out };
-  int n_workers = MAX (1, MIN (plan->jobs, plan->n_inputs));
-  GThread **workers = g_new0 (GThread *, n_workers);
+  g_autofree int *order = g_new (int, MAX (plan->n_inputs, 1));
+  int n_workers;
+  GThread **workers;
   gint64 t0 = g_get_monotonic_time ();
 
   memset (out, 0, sizeof *out);
   out->results = g_new0 (SpInputResult, plan->n_inputs);
   out->n_results = plan->n_inputs;
   for (int i = 0; i < plan->n_inputs; i++)
-    out->results[i].input = plan->inputs[i].path;
+    {
+      out->results[i].input = plan->inputs[i].path;
+      out->results[i].state = plan->state != NULL ? plan->state[i] : SP_INPUT_TO_RUN;
+      if (out->results[i].state == SP_INPUT_TO_RUN)
+        order[run.n_order++] = i;
+    }
+  run.order = order;
+  n_workers = MAX (1, MIN (plan->jobs, run.n_order));
+  workers = g_new0 (GThread *, n_workers);
   g_mutex_init (&run.lock);
   g_cond_init (&run.cond);
   atomic_init (&run.next, 0);
@@ -308,7 +326,7 @@ sp_run_inputs (const SpRunPlan *plan, SpRunOutcome *out)
     {
       SpInputResult *res = &out->results[i];
 
-      if (res->ran)
+      if (res->ran || res->state != SP_INPUT_TO_RUN)
         continue;
       out->n_failed++;
       res->error = g_strdup (out->interrupted ? "not processed: interrupted"

@@ -24,6 +24,7 @@ typedef struct {
   int n_inputs;
   SpDecoderParams dec;
   const SpStageClass *head;   /* NULL: no head */
+  const SpInputState *state;  /* [n_inputs]: which to process; NULL = all */
   SpSinkSet *sinks;
   int jobs;
   gboolean stop_on_error;
@@ -32,7 +33,8 @@ typedef struct {
 } SpRunPlan;
 
 typedef struct {
-  SpInputResult *results;     /* [n_results]: one per input, in input order */
+  SpInputResult *results;     /* [n_results]: one per input of the plan, in input order
+                               * (those not to run keep their state, ran = FALSE) */
   int n_results;
   int n_ok, n_failed;
   gboolean interrupted;

@@ -22,6 +22,41 @@ sp_input_is_sequence_pattern (const char *path)
   return FALSE;
 }
 
+char *
+sp_path_normalize (const char *path)
+{
+  g_auto (GStrv) parts = g_strsplit (path, "/", -1);
+  g_autoptr (GPtrArray) keep = g_ptr_array_new ();
+  gboolean absolute = path[0] == '/';
+  GString *out = g_string_new (absolute ? "/" : "");
+
+  for (int i = 0; parts[i] != NULL; i++)
+    {
+      const char *p = parts[i];
+
+      if (p[0] == '\0' || strcmp (p, ".") == 0)
+        continue;
+      if (strcmp (p, "..") == 0 && keep->len > 0
+          && strcmp (keep->pdata[keep->len - 1], "..") != 0)
+        {
+          g_ptr_array_remove_index (keep, keep->len - 1);
+          continue;
+        }
+      if (strcmp (p, "..") == 0 && absolute)
+        continue;                     /* /.. is / */
+      g_ptr_array_add (keep, (char *) p);
+    }
+  for (guint i = 0; i < keep->len; i++)
+    {
+      if (i > 0)
+        g_string_append_c (out, '/');
+      g_string_append (out, keep->pdata[i]);
+    }
+  if (out->len == 0)
+    g_string_append_c (out, '.');
+  return g_string_free (out, FALSE);
+}
+
 void
 sp_input_info_init (SpInputInfo *in, const char *path, int index, double start, double end)
 {
@@ -29,7 +64,8 @@ sp_input_info_init (SpInputInfo *in, const char *path, int index, double start, 
   const char *dot;
 
   memset (in, 0, sizeof *in);
-  in->path = g_strdup (path);
+  in->path = sp_path_normalize (path);
+  path = in->path;
   if (sp_input_is_sequence_pattern (path))
     {
       dir = g_path_get_dirname (path);
@@ -81,11 +117,12 @@ has_glob_chars (const char *s)
   return strpbrk (s, "*?[") != NULL;
 }
 
+/* items (globs expanded, sorted; a numbered pattern stays one input); where names
+ * them in messages */
 static gboolean
-inputs_from_list (SpConfig *c, GArray *inputs, SpProgress *progress, GError **error)
+inputs_from_list (const char *const *items, const char *where, GArray *inputs,
+                  SpProgress *progress, GError **error)
 {
-  g_auto (GStrv) items = sp_config_path_list (c, "pipeline", "inputs");
-
   for (int i = 0; items != NULL && items[i] != NULL; i++)
     {
       const char *item = items[i];
@@ -102,12 +139,11 @@ inputs_from_list (SpConfig *c, GArray *inputs, SpProgress *progress, GError **er
       memset (&g, 0, sizeof g);
       rc = glob (item, 0, NULL, &g);        /* sorted */
       if (rc == GLOB_NOMATCH)
-        sp_progress_message (progress, "seqpipe: [pipeline] inputs: \"%s\" matches no file",
-                             item);
+        sp_progress_message (progress, "seqpipe: %s: \"%s\" matches no file", where, item);
       else if (rc != 0)
         {
-          g_set_error (error, SP_ERROR, SP_ERROR_CONFIG,
-                       "[pipeline] inputs: cannot expand \"%s\"", item);
+          g_set_error (error, SP_ERROR, SP_ERROR_CONFIG, "%s: cannot expand \"%s\"", where,
+                       item);
           globfree (&g);
           return FALSE;
         }
@@ -141,13 +177,27 @@ inputs_from_manifest (const char *file, GArray *inputs, GError **error)
 }
 
 GArray *
-sp_inputs_gather (SpConfig *c, SpProgress *progress, GError **error)
+sp_inputs_gather (SpConfig *c, const char *const *cli_inputs, SpProgress *progress,
+                  GError **error)
 {
   g_autoptr (GArray) inputs = g_array_new (FALSE, TRUE, sizeof (SpInputInfo));
-  g_autofree char *manifest = sp_config_path (c, "pipeline", "manifest");
+  g_autofree char *manifest = NULL;
   gboolean has_list = sp_config_has (c, "pipeline", "inputs");
+  g_auto (GStrv) items = NULL;
 
   g_array_set_clear_func (inputs, input_info_clear);
+  if (cli_inputs != NULL && cli_inputs[0] != NULL)
+    {
+      if (!inputs_from_list (cli_inputs, "command line", inputs, progress, error))
+        return NULL;
+      if (inputs->len == 0)
+        {
+          g_set_error (error, SP_ERROR, SP_ERROR_USAGE, "command line: no input to process");
+          return NULL;
+        }
+      return g_steal_pointer (&inputs);
+    }
+  manifest = sp_config_path (c, "pipeline", "manifest");
   if (manifest != NULL && has_list)
     {
       g_set_error (error, SP_ERROR, SP_ERROR_CONFIG,
@@ -160,8 +210,10 @@ sp_inputs_gather (SpConfig *c, SpProgress *progress, GError **error)
                    "[pipeline] inputs: missing; expected a list of inputs or [pipeline] manifest");
       return NULL;
     }
+  items = manifest == NULL ? sp_config_path_list (c, "pipeline", "inputs") : NULL;
   if (manifest != NULL ? !inputs_from_manifest (manifest, inputs, error)
-                       : !inputs_from_list (c, inputs, progress, error))
+                       : !inputs_from_list ((const char *const *) items, "[pipeline] inputs",
+                                            inputs, progress, error))
     return NULL;
   if (inputs->len == 0)
     {

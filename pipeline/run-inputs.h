@@ -13,7 +13,12 @@ G_BEGIN_DECLS
  * image-sequence input. */
 gboolean sp_input_is_sequence_pattern (const char *path);
 
-/* Fills in for path (copied): name = the file name, for a numbered pattern
+/* path with "." and "DIR/.." components removed, lexically (cfg/../data/x.mkv ->
+ * data/x.mkv): how an input is named in messages, outputs and summary.json.  Newly
+ * allocated. */
+char *sp_path_normalize (const char *path);
+
+/* Fills in for path (normalized as above): name = the file name, for a numbered pattern
  * (seq/%05d.png) its directory's name; stem = the name without its extension (a
  * directory's or a pattern's name stays whole).  start < 0 counts as 0; end < 0 = to
  * the end.  sp_input_info_clear frees the strings. */
@@ -21,12 +26,14 @@ void sp_input_info_init (SpInputInfo *in, const char *path, int index, double st
                          double end);
 void sp_input_info_clear (SpInputInfo *in);
 
-/* The inputs of a run, in order: [pipeline] inputs (items as written, globs expanded
+/* The inputs of a run, in order: cli_inputs when given (the command line's, relative
+ * to the current directory), else [pipeline] inputs (items as written, globs expanded
  * and sorted; an item matching nothing is reported on progress) or one per distinct
  * (path, start, end) of [pipeline] manifest.  A GArray of SpInputInfo that clears its
- * elements.  FALSE + SP_ERROR_CONFIG when both or neither are set, or nothing is
- * left. */
-GArray *sp_inputs_gather (SpConfig *c, SpProgress *progress, GError **error);
+ * elements.  NULL + SP_ERROR_CONFIG when both or neither are set, or nothing is left
+ * (SP_ERROR_USAGE for the command line's). */
+GArray *sp_inputs_gather (SpConfig *c, const char *const *cli_inputs, SpProgress *progress,
+                          GError **error);
 
 G_END_DECLS
 

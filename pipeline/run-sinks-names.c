@@ -5,7 +5,8 @@
  * (with it) is one file per input; any other path is one file for the run.  Any
  * other {word} is a config error.  The rule when files would collide:
  *  - run-wide files are named first, in sink order; a path already taken (by
- *    summary.json or an earlier sink) gets -2, -3, ... before its last extension;
+ *    summary.json or an earlier sink) gets -2, -3, ... before its last extension; a
+ *    shard's (--shard I/N) run-wide files and summary carry -I-of-N there first;
  *  - then each input in input order: its stem is used as it is when none of the
  *    input's files is taken, else as STEM-2, STEM-3, ... (the first that frees them
  *    all) — one suffix for the input across every sink, so `movie.srt` and
@@ -81,9 +82,8 @@ expand (const char *templ, const char *stem, const char *ext)
   return g_string_free (out, FALSE);
 }
 
-/* "dir/a.labels.csv", 2 -> "dir/a.labels-2.csv" (the last extension of the base name) */
-static char *
-numbered_file (const char *rel, int k)
+char *
+sp_sinks_suffixed (const char *rel, const char *suffix)
 {
   const char *base = strrchr (rel, '/');
   const char *dot;
@@ -91,8 +91,17 @@ numbered_file (const char *rel, int k)
   base = base ? base + 1 : rel;
   dot = strrchr (base, '.');
   if (dot == NULL || dot == base)
-    return g_strdup_printf ("%s-%d", rel, k);
-  return g_strdup_printf ("%.*s-%d%s", (int) (dot - rel), rel, k, dot);
+    return g_strconcat (rel, suffix, NULL);
+  return g_strdup_printf ("%.*s%s%s", (int) (dot - rel), rel, suffix, dot);
+}
+
+/* "dir/a.labels.csv", 2 -> "dir/a.labels-2.csv" (the last extension of the base name) */
+static char *
+numbered_file (const char *rel, int k)
+{
+  g_autofree char *suffix = g_strdup_printf ("-%d", k);
+
+  return sp_sinks_suffixed (rel, suffix);
 }
 
 typedef struct {
@@ -138,7 +147,7 @@ sp_sinks_name_outputs (SpSinkSet *s, const SpSinkSpec *specs, GError **error)
   Names n = { s, set };
   gboolean any_per_input = FALSE;
 
-  g_hash_table_add (set, canonical (&n, "summary.json"));
+  g_hash_table_add (set, canonical (&n, s->summary_name));
   for (int k = 0; k < s->n; k++)
     {
       SinkDef *d = &s->defs[k];
@@ -157,7 +166,10 @@ sp_sinks_name_outputs (SpSinkSet *s, const SpSinkSpec *specs, GError **error)
           return FALSE;
         }
       d->combined = d->klass->can_combine;
-      d->run_rel = claim_file (&n, specs[k].path);
+      {
+        g_autofree char *rel = sp_sinks_suffixed (specs[k].path, s->run_suffix);
+        d->run_rel = claim_file (&n, rel);
+      }
     }
   for (int i = 0; any_per_input && i < s->n_inputs; i++)
     {

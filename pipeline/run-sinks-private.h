@@ -34,6 +34,8 @@ struct SpSinkSet {
   int n;
   char **names;             /* NULL-terminated sink names */
   unsigned records;         /* what the run's head makes (0: no head) */
+  char *run_suffix;         /* a shard's "-I-of-N", or "" */
+  char *summary_name;       /* summary.json, or summary-I-of-N.json */
   GMutex lock;              /* parts */
 };
 
@@ -60,6 +62,9 @@ struct SpSinkOutput {
 
 /* output-dir/rel, or rel when absolute (newly allocated) */
 char *sp_sinks_full_path (SpSinkSet *s, const char *rel);
+
+/* rel with suffix before its last extension (all.csv, -0-of-2 -> all-0-of-2.csv) */
+char *sp_sinks_suffixed (const char *rel, const char *suffix);
 
 /* Names every file of the run: the run-wide files, then each input's (DESIGN §6).
  * FALSE + SP_ERROR_CONFIG for a path with an unknown placeholder. */

@@ -27,6 +27,15 @@ sp_sinks_new (SpConfig *c, const SpSinkSpec *specs, int n_specs, const char *out
               const SpInputInfo *inputs, int n_inputs, const SpStageClass *head,
               GError **error)
 {
+  return sp_sinks_new_for_shard (c, specs, n_specs, output_dir, inputs, n_inputs, head, "",
+                                 error);
+}
+
+SpSinkSet *
+sp_sinks_new_for_shard (SpConfig *c, const SpSinkSpec *specs, int n_specs,
+                        const char *output_dir, const SpInputInfo *inputs, int n_inputs,
+                        const SpStageClass *head, const char *suffix, GError **error)
+{
   g_autoptr (SpSinkSet) s = g_new0 (SpSinkSet, 1);
 
   g_mutex_init (&s->lock);
@@ -38,6 +47,8 @@ sp_sinks_new (SpConfig *c, const SpSinkSpec *specs, int n_specs, const char *out
   s->n = n_specs;
   s->names = g_new0 (char *, n_specs + 1);
   s->records = head != NULL ? head->records : 0;
+  s->run_suffix = g_strdup (suffix);
+  s->summary_name = sp_sinks_suffixed ("summary.json", suffix);
 
   for (int k = 0; k < n_specs; k++)
     {
@@ -105,8 +116,22 @@ sp_sinks_free (SpSinkSet *s)
   g_free (s->defs);
   g_strfreev (s->names);
   g_free (s->output_dir);
+  g_free (s->run_suffix);
+  g_free (s->summary_name);
   g_mutex_clear (&s->lock);
   g_free (s);
+}
+
+gboolean
+sp_sinks_per_input (SpSinkSet *s, int k)
+{
+  return s->defs[k].per_input;
+}
+
+const char *
+sp_sinks_summary_name (SpSinkSet *s)
+{
+  return s->summary_name;
 }
 
 int

@@ -36,6 +36,17 @@ typedef struct SpSinkOutput SpSinkOutput;
 SpSinkSet *sp_sinks_new (SpConfig *c, const SpSinkSpec *specs, int n_specs,
                          const char *output_dir, const SpInputInfo *inputs, int n_inputs,
                          const SpStageClass *head, GError **error);
+/* A shard's run-wide files and summary carry `suffix` before their last extension
+ * (all.csv -> all-0-of-2.csv, summary-0-of-2.json); call before sp_sinks_new's naming,
+ * i.e. use sp_sinks_new_for_shard. */
+SpSinkSet *sp_sinks_new_for_shard (SpConfig *c, const SpSinkSpec *specs, int n_specs,
+                                   const char *output_dir, const SpInputInfo *inputs,
+                                   int n_inputs, const SpStageClass *head,
+                                   const char *suffix, GError **error);
+/* whether sink k writes one file per input ({stem} or {name} in its path) */
+gboolean sp_sinks_per_input (SpSinkSet *s, int k);
+/* the summary's file relative to output-dir: summary.json or summary-I-of-N.json */
+const char *sp_sinks_summary_name (SpSinkSet *s);
 void sp_sinks_free (SpSinkSet *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpSinkSet, sp_sinks_free)
 int sp_sinks_count (SpSinkSet *s);

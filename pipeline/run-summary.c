@@ -1,12 +1,14 @@
-/* summary.c — summary.json (DESIGN §3), written atomically into output-dir:
+/* run-summary.c — summary.json (DESIGN §3), written atomically into output-dir:
  *
- *   {"inputs": [{"input": PATH, "status": "ok" | "failed", "frames": N,
+ *   {"inputs": [{"input": PATH, "status": "ok" | "failed" | "skipped", "frames": N,
  *                "broken_frames": N, "seconds": S, "error": null | MESSAGE,
  *                "outputs": {SINK: FILE, ...}}, ...],
  *    "exit": CODE}
  *
- * FILE is relative to output-dir; a failed input has no outputs.  Strings are
- * JSON-escaped; bytes that are not UTF-8 are replaced by U+FFFD. */
+ * FILE is relative to output-dir; a failed input has no outputs; a skipped one
+ * (--skip-existing) lists the outputs it already had.  An input left to another shard
+ * is not listed.  Strings are JSON-escaped; bytes that are not UTF-8 are replaced by
+ * U+FFFD. */
 #include "run-summary.h"
 #include "host-errors.h"
 
@@ -28,27 +30,32 @@ sp_summary_to_json (const SpInputResult *results, int n_results,
                     const char *const *sink_names, int n_sinks, int exit_code)
 {
   GString *out = g_string_new ("{\"inputs\": [");
+  int listed = 0;
 
   for (int i = 0; i < n_results; i++)
     {
       const SpInputResult *r = &results[i];
       gboolean first = TRUE;
+      gboolean skipped = r->state == SP_INPUT_UP_TO_DATE;
 
-      g_string_append (out, i ? ",\n  {" : "\n  {");
+      if (r->state == SP_INPUT_OTHER_SHARD)
+        continue;
+      g_string_append (out, listed++ ? ",\n  {" : "\n  {");
       g_string_append (out, "\"input\": ");
       spm_json_append_string (out, r->input);
-      g_string_append_printf (out, ", \"status\": \"%s\"", r->ok ? "ok" : "failed");
+      g_string_append_printf (out, ", \"status\": \"%s\"",
+                              skipped ? "skipped" : r->ok ? "ok" : "failed");
       g_string_append_printf (out, ", \"frames\": %" G_GINT64_FORMAT, r->frames);
       g_string_append_printf (out, ", \"broken_frames\": %" G_GINT64_FORMAT, r->broken);
       g_string_append (out, ", \"seconds\": ");
       append_double (out, r->seconds);
       g_string_append (out, ", \"error\": ");
-      if (r->ok || r->error == NULL)
-        g_string_append (out, r->ok ? "null" : "\"failed\"");
+      if (r->ok || skipped || r->error == NULL)
+        g_string_append (out, r->ok || skipped ? "null" : "\"failed\"");
       else
         spm_json_append_string (out, r->error);
       g_string_append (out, ", \"outputs\": {");
-      for (int s = 0; r->ok && r->outputs != NULL && s < n_sinks; s++)
+      for (int s = 0; (r->ok || skipped) && r->outputs != NULL && s < n_sinks; s++)
         {
           if (r->outputs[s] == NULL)
             continue;
@@ -61,17 +68,16 @@ sp_summary_to_json (const SpInputResult *results, int n_results,
         }
       g_string_append (out, "}}");
     }
-  g_string_append_printf (out, "%s], \"exit\": %d}\n", n_results ? "\n" : "", exit_code);
+  g_string_append_printf (out, "%s], \"exit\": %d}\n", listed ? "\n" : "", exit_code);
   return g_string_free (out, FALSE);
 }
 
 gboolean
-sp_summary_write (const char *output_dir, const SpInputResult *results, int n_results,
+sp_summary_write (const char *path, const SpInputResult *results, int n_results,
                   const char *const *sink_names, int n_sinks, int exit_code, GError **error)
 {
   g_autofree char *text = sp_summary_to_json (results, n_results, sink_names, n_sinks,
                                               exit_code);
-  g_autofree char *path = g_build_filename (output_dir, "summary.json", NULL);
   g_autoptr (GError) local = NULL;
 
   if (!spm_file_replace (path, text, strlen (text), &local))

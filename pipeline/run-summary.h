@@ -8,8 +8,18 @@
 
 G_BEGIN_DECLS
 
+/* What a run does with an input: process it; leave it to another shard (--shard: not
+ * reported in this shard's summary); or skip it, its outputs being up to date
+ * (--skip-existing: reported as "skipped"). */
+typedef enum {
+  SP_INPUT_TO_RUN = 0,
+  SP_INPUT_OTHER_SHARD,
+  SP_INPUT_UP_TO_DATE,
+} SpInputState;
+
 typedef struct {
   const char *input;        /* as the user named it */
+  SpInputState state;
   gboolean ran, ok;
   int64_t frames, broken;
   double seconds;
@@ -19,7 +29,8 @@ typedef struct {
 
 char *sp_summary_to_json (const SpInputResult *results, int n_results,
                           const char *const *sink_names, int n_sinks, int exit_code);
-gboolean sp_summary_write (const char *output_dir, const SpInputResult *results,
+/* path: OUTPUT-DIR/summary.json, or summary-I-of-N.json for a shard */
+gboolean sp_summary_write (const char *path, const SpInputResult *results,
                            int n_results, const char *const *sink_names, int n_sinks,
                            int exit_code, GError **error);
 
