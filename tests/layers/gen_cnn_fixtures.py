@@ -14,6 +14,10 @@ Whole nets, eval mode (torchvision's resnet18 without fc, and `small`): the weig
 and the uint8 RGB frames come from a counter-based hash that the C test computes
 too (test-cnn.c: hash_uniform), so only the expected features are stored:
   cnn-nets.safetensors   {small,resnet18}.{64,224} [2][D]
+Train step of resnet18 (hash weights) on hash frames [2][64][64] (the first of
+frames.train.K without a near-tie in the max pool; metadata "frames"), loss = sum(out * g),
+g = hash "g" (2u - 1): the gradients of a subset of the tensors (45 MB in all):
+  cnn-resnet-train.safetensors  out, grad.<name>, after.<name> (every running stat)
 Train step of a tiny `small` (channels 4, 6) on x [2][3][12][10], loss = sum(out * g):
   cnn-train.safetensors  x, g, out, p.<name> (every state_dict tensor before the step),
                          grad.<name> (trainable), after.<name> (running stats after)
@@ -298,6 +302,43 @@ def gen_train():
     write_safetensors(os.path.join(OUT, "cnn-train.safetensors"), t, {"channels": "4;6"})
 
 
+RESNET_GRADS = ("conv1.weight", "layer1.0.conv1.weight", "layer2.0.downsample.0.weight")
+
+
+def gen_resnet_train():
+    m = resnet18_features()
+    hash_load(m)
+    m = m.double().train()
+    # Frames whose stem max pool has no near-tie: a window whose two largest values
+    # differ by less than float32 resolves may pick the other one in float32, moving
+    # a large gradient to a neighbour (seen: a gap of 1e-7 changed conv1's gradient by 2%).
+    for k in range(1000):
+        frames_name = "frames.train.%d" % k
+        frames = hash_frames(frames_name, (2, 64, 64, 3))
+        with torch.no_grad():
+            z = torch.relu(m.bn1(m.conv1(normalise(frames).double())))
+        u = torch.nn.functional.unfold(torch.nn.functional.pad(z, (1, 1, 1, 1), value=-1e9), 3,
+                                       stride=2).view(2, 64, 9, -1)
+        top = u.topk(2, dim=2).values
+        gap = torch.where(top[:, :, 0] > 0, top[:, :, 0] - top[:, :, 1], torch.tensor(1e9))
+        if gap.min() > 1e-5:
+            break
+    m = resnet18_features()
+    hash_load(m)
+    m = m.double().train()
+    g = torch.from_numpy(2 * hash_uniform("g", 2 * 512) - 1).view(2, 512)
+    out = m(normalise(frames).double())
+    (out * g.double()).sum().backward()
+    t = {"out": out}
+    for name, p in m.named_parameters():
+        if p.dim() == 1 or name in RESNET_GRADS:
+            t["grad." + name] = p.grad
+    for name, v in m.state_dict().items():
+        if "running" in name:
+            t["after." + name] = v
+    write_safetensors(os.path.join(OUT, "cnn-resnet-train.safetensors"), t, {"frames": frames_name})
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
     os.makedirs(OUT, exist_ok=True)
@@ -306,3 +347,4 @@ if __name__ == "__main__":
     gen_pool()
     gen_nets()
     gen_train()
+    gen_resnet_train()
