@@ -53,6 +53,46 @@ spm_bn2d_forward_eval (int C, size_t M, const float *x, const float *gamma,
     }
 }
 
+/* y = max(γ (x − running_mean) / sqrt(running_var + eps) + β, 0) */
+void
+spm_bn2d_relu_forward_eval (int C, size_t M, const float *x, const float *gamma,
+                            const float *beta, const float *running_mean,
+                            const float *running_var, float *y)
+{
+  for (int c = 0; c < C; c++)
+    {
+      double r = 1.0 / sqrt ((double) running_var[c] + SPM_BN_EPS);
+      float a = (float) (gamma[c] * r), m = running_mean[c], b = beta[c];
+      const float *xc = x + (size_t) c * M;
+      float *yc = y + (size_t) c * M;
+      for (size_t q = 0; q < M; q++)
+        {
+          float v = (xc[q] - m) * a + b;
+          yc[q] = v > 0.0f ? v : 0.0f;
+        }
+    }
+}
+
+/* y = max(γ (x − running_mean) / sqrt(running_var + eps) + β + s, 0) */
+void
+spm_bn2d_add_relu_forward_eval (int C, size_t M, const float *x, const float *gamma,
+                                const float *beta, const float *running_mean,
+                                const float *running_var, const float *s, float *y)
+{
+  for (int c = 0; c < C; c++)
+    {
+      double r = 1.0 / sqrt ((double) running_var[c] + SPM_BN_EPS);
+      float a = (float) (gamma[c] * r), m = running_mean[c], b = beta[c];
+      const float *xc = x + (size_t) c * M, *sc = s + (size_t) c * M;
+      float *yc = y + (size_t) c * M;
+      for (size_t q = 0; q < M; q++)
+        {
+          float v = ((xc[q] - m) * a + b) + sc[q];
+          yc[q] = v > 0.0f ? v : 0.0f;
+        }
+    }
+}
+
 /* x̂ = (x − μ) r;  dγ += Σ dy x̂;  dβ += Σ dy;  dx = γ r (dy − mean(dy) − x̂ mean(dy x̂)) */
 void
 spm_bn2d_backward_train (int C, size_t M, const float *x, const float *gamma,

@@ -432,11 +432,29 @@ spm_cnn_find (const SpmCnn *cnn, const char *name)
   return NULL;
 }
 
+double
+spm_cnn_forward_flops (SpmCnn *cnn, int H, int W)
+{
+  propagate (cnn, H, W);
+  double f = 0.0;
+  for (int i = 0; i < cnn->n_units; i++)
+    {
+      const CnnUnit *u = &cnn->units[i];
+      f += 2.0 * u->conv.Cout * u->conv.Cin * u->conv.kh * u->conv.kw * u->Ho * u->Wo;
+    }
+  if (cnn->have_forward)
+    propagate (cnn, cnn->H, cnn->W);      /* backward needs the last forward's sizes */
+  return f;
+}
+
 /* ---- forward ---- */
 
-/* z = BN(conv(x)) for the unit's current sizes */
+/* z = BN(conv(x)) for the unit's current sizes, then in eval mode (fused into the
+ * BN pass) relu = TRUE: z = max(z, 0); shortcut != NULL: z = max(z + shortcut, 0).
+ * Train mode leaves the ReLU and the residual add to the caller. */
 static void
-unit_forward (SpmCnn *cnn, CnnUnit *u, int N, const float *x, gboolean train)
+unit_forward (SpmCnn *cnn, CnnUnit *u, int N, const float *x, gboolean train, gboolean relu,
+              const float *shortcut)
 {
   float *w = cnn_tensor_data (cnn, u->t_conv), *g = cnn_tensor_data (cnn, u->t_bn);
   float *beta = cnn_tensor_data (cnn, u->t_bn + 1), *rm = cnn_tensor_data (cnn, u->t_bn + 2);
@@ -445,6 +463,10 @@ unit_forward (SpmCnn *cnn, CnnUnit *u, int N, const float *x, gboolean train)
   spm_conv2d_forward (&u->conv, N, u->H, u->W, x, w, NULL, u->y, cnn->col);
   if (train)
     spm_bn2d_forward_train (u->conv.Cout, M, u->y, g, beta, rm, rv, u->mean, u->rstd, u->z);
+  else if (shortcut != NULL)
+    spm_bn2d_add_relu_forward_eval (u->conv.Cout, M, u->y, g, beta, rm, rv, shortcut, u->z);
+  else if (relu)
+    spm_bn2d_relu_forward_eval (u->conv.Cout, M, u->y, g, beta, rm, rv, u->z);
   else
     spm_bn2d_forward_eval (u->conv.Cout, M, u->y, g, beta, rm, rv, u->z);
 }
@@ -499,8 +521,9 @@ spm_cnn_forward (SpmCnn *cnn, int N, int H, int W, const float *x, gboolean trai
       for (int k = 0; k < cnn->n_units; k++)
         {
           CnnUnit *u = &cnn->units[k];
-          unit_forward (cnn, u, N, in, train);
-          spm_relu_forward (unit_out_size (u, N), u->z, u->z);
+          unit_forward (cnn, u, N, in, train, TRUE, NULL);
+          if (train)
+            spm_relu_forward (unit_out_size (u, N), u->z, u->z);
           pool_forward (&cnn->pools[k], N, u->z);
           in = cnn->pools[k].y;
         }
@@ -508,26 +531,31 @@ spm_cnn_forward (SpmCnn *cnn, int N, int H, int W, const float *x, gboolean trai
   else
     {
       CnnUnit *u0 = &cnn->units[0];
-      unit_forward (cnn, u0, N, cnn->x0, train);
-      spm_relu_forward (unit_out_size (u0, N), u0->z, u0->z);
+      unit_forward (cnn, u0, N, cnn->x0, train, TRUE, NULL);
+      if (train)
+        spm_relu_forward (unit_out_size (u0, N), u0->z, u0->z);
       pool_forward (&cnn->pools[0], N, u0->z);
       const float *in = cnn->pools[0].y;
       for (int b = 0; b < cnn->n_blocks; b++)
         {
           const CnnBlock *blk = &cnn->blocks[b];
           CnnUnit *u1 = &cnn->units[blk->u1], *u2 = &cnn->units[blk->u2];
-          unit_forward (cnn, u1, N, in, train);
-          spm_relu_forward (unit_out_size (u1, N), u1->z, u1->z);
-          unit_forward (cnn, u2, N, u1->z, train);
+          unit_forward (cnn, u1, N, in, train, TRUE, NULL);
+          if (train)
+            spm_relu_forward (unit_out_size (u1, N), u1->z, u1->z);
           const float *shortcut = in;
           if (blk->ds >= 0)
             {
-              unit_forward (cnn, &cnn->units[blk->ds], N, in, train);
+              unit_forward (cnn, &cnn->units[blk->ds], N, in, train, FALSE, NULL);
               shortcut = cnn->units[blk->ds].z;
             }
-          size_t n = unit_out_size (u2, N);
-          spm_add_forward (n, u2->z, shortcut, u2->z);
-          spm_relu_forward (n, u2->z, u2->z);
+          unit_forward (cnn, u2, N, u1->z, train, FALSE, train ? NULL : shortcut);
+          if (train)
+            {
+              size_t n = unit_out_size (u2, N);
+              spm_add_forward (n, u2->z, shortcut, u2->z);
+              spm_relu_forward (n, u2->z, u2->z);
+            }
           in = u2->z;
         }
     }

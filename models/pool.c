@@ -27,6 +27,36 @@ spm_maxpool2d_out (int H, int k, int s, int p)
   return (H + 2 * p - k) / s + 1;
 }
 
+/* MaxPool2d(2): the window is always inside the plane; the four values in window
+ * order, a later one taken only if greater or NaN */
+static void
+maxpool_2x2 (int P, int H, int W, int Ho, int Wo, const float *x, float *y, int32_t *arg)
+{
+  for (int q = 0; q < P; q++)
+    {
+      const float *xp = x + (size_t) q * H * W;
+      float *yp = y + (size_t) q * Ho * Wo;
+      int32_t *ap = arg + (size_t) q * Ho * Wo;
+      for (int oh = 0; oh < Ho; oh++)
+        {
+          const float *r0 = xp + (size_t) 2 * oh * W, *r1 = r0 + W;
+          for (int ow = 0; ow < Wo; ow++)
+            {
+              int w = 2 * ow, best = 2 * oh * W + w;
+              float m = r0[w], v;
+              if ((v = r0[w + 1]) > m || isnan (v))
+                m = v, best = 2 * oh * W + w + 1;
+              if ((v = r1[w]) > m || isnan (v))
+                m = v, best = (2 * oh + 1) * W + w;
+              if ((v = r1[w + 1]) > m || isnan (v))
+                m = v, best = (2 * oh + 1) * W + w + 1;
+              yp[oh * Wo + ow] = m;
+              ap[oh * Wo + ow] = best;
+            }
+        }
+    }
+}
+
 /* y[q][oh][ow] = max_{i,j < k} x[q][oh·s − p + i][ow·s − p + j] over the positions inside
  * the plane; arg = the first maximum in window order (a later value wins only if
  * greater, or NaN), PyTorch's rule. */
@@ -35,6 +65,11 @@ spm_maxpool2d_forward (int P, int H, int W, int k, int s, int p, const float *x,
                        float *y, int32_t *arg)
 {
   int Ho = spm_maxpool2d_out (H, k, s, p), Wo = spm_maxpool2d_out (W, k, s, p);
+  if (k == 2 && s == 2 && p == 0)
+    {
+      maxpool_2x2 (P, H, W, Ho, Wo, x, y, arg);
+      return;
+    }
   for (int q = 0; q < P; q++)
     {
       const float *xp = x + (size_t) q * H * W;

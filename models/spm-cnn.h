@@ -102,6 +102,10 @@ void spm_cnn_input_rgb24 (int N, int H, int W, const uint8_t *rgb, float *x);
  * error the parameters are left as they were. */
 gboolean spm_cnn_load_weights (SpmCnn *cnn, const char *path, GError **error);
 
+/* Floating-point operations of the convolutions of one frame of H x W in a forward
+ * pass (2 per multiply-add; BatchNorm, ReLU and pooling not counted). */
+double spm_cnn_forward_flops (SpmCnn *cnn, int H, int W);
+
 /* SHA-256 (hex, g_free) over the arch, every tensor's name, shape and little-endian
  * float32 values in table order: equal exactly when the networks compute the same. */
 char *spm_cnn_weights_hash (const SpmCnn *cnn);

@@ -72,6 +72,16 @@ void spm_bn2d_forward_train (int C, size_t M, const float *x, const float *gamma
 void spm_bn2d_forward_eval (int C, size_t M, const float *x, const float *gamma,
                             const float *beta, const float *running_mean,
                             const float *running_var, float *y);
+/* The eval-mode inference paths fused into one pass over x (the same values as
+ * the separate layers):
+ *   bn_relu:      y = max(BN_eval(x), 0)
+ *   bn_add_relu:  y = max(BN_eval(x) + s, 0)     s [C][M], the residual shortcut */
+void spm_bn2d_relu_forward_eval (int C, size_t M, const float *x, const float *gamma,
+                                 const float *beta, const float *running_mean,
+                                 const float *running_var, float *y);
+void spm_bn2d_add_relu_forward_eval (int C, size_t M, const float *x, const float *gamma,
+                                     const float *beta, const float *running_mean,
+                                     const float *running_var, const float *s, float *y);
 /* Train mode (μ, r from forward, x̂ = (x − μ) r):
  *   dγ += Σ dy x̂;  dβ += Σ dy;  dx = γ r (dy − mean(dy) − x̂ mean(dy x̂))
  * dx may be the same buffer as dy. */
