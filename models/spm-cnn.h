@@ -57,7 +57,9 @@ SpmCnn *spm_cnn_new (SpmCnnArch arch, const int *channels, int n_channels, int m
 void spm_cnn_free (SpmCnn *cnn);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpmCnn, spm_cnn_free)
 /* Makes room for max_N frames of H x W; re-plans the workspaces only when that is
- * larger than the current plan in some dimension (parameters are kept). */
+ * larger than the current plan in some dimension (parameters are kept; the last
+ * forward is forgotten, so backward needs a new one).  If that allocation fails the
+ * net keeps its parameters but has no plan: forward fails until a reserve succeeds. */
 gboolean spm_cnn_reserve (SpmCnn *cnn, int max_N, int H, int W, GError **error);
 
 SpmCnnArch spm_cnn_arch (const SpmCnn *cnn);
