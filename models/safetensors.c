@@ -4,7 +4,8 @@
  * Layout: u64 little-endian N | N bytes of JSON header | data region.
  * A tensor entry is {"dtype": D, "shape": [d0, ...], "data_offsets": [b, e]} with
  * b, e relative to the start of the data region.  The reader accepts F32 and
- * converts F64, F16 and BF16 to float; it requires
+ * converts F64, F16 and BF16 to float; with SPM_ST_KEEP_NONFLOAT it also accepts the
+ * integer and boolean dtypes, validated alike, as entries without data; it requires
  *   e - b == prod(shape) * sizeof(D)       (no overflow on the way),
  *   the ranges, sorted by b, tile [0, data size) exactly (no overlap, no gap),
  *   __metadata__ (optional) an object of strings, no other keys in an entry.
@@ -26,9 +27,16 @@
 #define ST_MAX_HEADER (100u * 1024u * 1024u)   /* as the reference implementation */
 #define ST_MAX_EXACT ((guint64) 1 << 53)        /* integers a JSON double holds exactly */
 
-typedef enum { DT_F32, DT_F64, DT_F16, DT_BF16 } Dtype;
+typedef enum {
+  DT_F32, DT_F64, DT_F16, DT_BF16,                       /* converted to float */
+  DT_I64, DT_I32, DT_I16, DT_I8, DT_U64, DT_U32, DT_U16, DT_U8, DT_BOOL, /* kept without data */
+} Dtype;
+#define DT_N_FLOAT (DT_BF16 + 1)
 static const struct { const char *name; guint64 size; } dtypes[] = {
   [DT_F32] = { "F32", 4 }, [DT_F64] = { "F64", 8 }, [DT_F16] = { "F16", 2 }, [DT_BF16] = { "BF16", 2 },
+  [DT_I64] = { "I64", 8 }, [DT_I32] = { "I32", 4 }, [DT_I16] = { "I16", 2 }, [DT_I8] = { "I8", 1 },
+  [DT_U64] = { "U64", 8 }, [DT_U32] = { "U32", 4 }, [DT_U16] = { "U16", 2 }, [DT_U8] = { "U8", 1 },
+  [DT_BOOL] = { "BOOL", 1 },
 };
 
 typedef struct {
@@ -86,7 +94,8 @@ json_uint (const SpmJson *j, guint64 *out)
 }
 
 static gboolean
-parse_entry (const char *what, const char *name, const SpmJson *v, Entry *e, GError **error)
+parse_entry (const char *what, const char *name, const SpmJson *v, guint flags, Entry *e,
+             GError **error)
 {
   if (v->type != SPM_JSON_OBJECT)
     return st_fail (error, what, "tensor \"%s\": entry is not an object", name);
@@ -103,7 +112,8 @@ parse_entry (const char *what, const char *name, const SpmJson *v, Entry *e, GEr
   if (dt->type != SPM_JSON_STRING)
     return st_fail (error, what, "tensor \"%s\": dtype is not a string", name);
   int d = -1;
-  for (int k = 0; k < (int) G_N_ELEMENTS (dtypes); k++)
+  int n_dtypes = (flags & SPM_ST_KEEP_NONFLOAT) ? (int) G_N_ELEMENTS (dtypes) : DT_N_FLOAT;
+  for (int k = 0; k < n_dtypes; k++)
     if (strcmp (dt->string, dtypes[k].name) == 0)
       d = k;
   if (d < 0)
@@ -220,12 +230,21 @@ convert (Dtype dt, const guint8 *src, guint64 numel, float *dst)
       }
       break;
     }
+    default:                 /* integer dtypes carry no float data (never reached) */
+      g_assert_not_reached ();
     }
   }
 }
 
 SpmSafetensors *
 spm_safetensors_parse (const guint8 *data, gsize len, const char *what, GError **error)
+{
+  return spm_safetensors_parse_full (data, len, what, 0, error);
+}
+
+SpmSafetensors *
+spm_safetensors_parse_full (const guint8 *data, gsize len, const char *what, guint flags,
+                            GError **error)
 {
   if (what == NULL)
     what = "<memory>";
@@ -264,7 +283,7 @@ spm_safetensors_parse (const guint8 *data, gsize len, const char *what, GError *
     if (strcmp (h->keys[k], "__metadata__") == 0) {
       if (!parse_metadata (what, h->items[k], st->metadata, error))
         return NULL;
-    } else if (!parse_entry (what, h->keys[k], h->items[k], &entries[n++], error)) {
+    } else if (!parse_entry (what, h->keys[k], h->items[k], flags, &entries[n++], error)) {
       return NULL;
     }
   }
@@ -303,7 +322,10 @@ spm_safetensors_parse (const guint8 *data, gsize len, const char *what, GError *
     t->ndim = e->ndim;
     memcpy (t->shape, e->shape, sizeof t->shape);
     t->numel = (int64_t) e->numel;
+    t->dtype = dtypes[e->dtype].name;
     st->n_tensors = k + 1;
+    if (e->dtype >= DT_N_FLOAT)
+      continue;                      /* kept by name, shape and dtype only */
     if (e->numel > G_MAXSIZE / sizeof (float)) {
       st_fail (error, what, "tensor \"%s\" is too large for this machine", e->name);
       return NULL;
@@ -322,6 +344,12 @@ spm_safetensors_parse (const guint8 *data, gsize len, const char *what, GError *
 SpmSafetensors *
 spm_safetensors_read (const char *path, GError **error)
 {
+  return spm_safetensors_read_full (path, 0, error);
+}
+
+SpmSafetensors *
+spm_safetensors_read_full (const char *path, guint flags, GError **error)
+{
   /* a FIFO or a device is refused before anything could block on it */
   int fd = spm_file_open_regular (path, error);
   if (fd < 0)
@@ -333,8 +361,8 @@ spm_safetensors_read (const char *path, GError **error)
     g_set_error (error, SPM_ERROR, SPM_ERROR_IO, "%s: %s", path, merr->message);
     return NULL;
   }
-  return spm_safetensors_parse ((const guint8 *) g_mapped_file_get_contents (map),
-                                g_mapped_file_get_length (map), path, error);
+  return spm_safetensors_parse_full ((const guint8 *) g_mapped_file_get_contents (map),
+                                     g_mapped_file_get_length (map), path, flags, error);
 }
 
 /* ---- writing ---- */

@@ -11,6 +11,10 @@
  * the fault; a file that cannot be opened or mapped is SPM_ERROR_IO.
  * Tensors come back in data order; each `data` is a g_malloc'd float copy (never
  * NULL, even for 0 elements) freed by spm_safetensors_free; `metadata` is never NULL.
+ * With SPM_ST_KEEP_NONFLOAT (the *_full readers) the integer and boolean dtypes
+ * (I64, I32, I16, I8, U64, U32, U16, U8, BOOL) are accepted too, validated exactly as
+ * the float ones, and come back with their name, shape and dtype but data = NULL
+ * (a state_dict's num_batches_tracked, say, which a reader skips by name).
  */
 #ifndef SPM_SAFETENSORS_H
 #define SPM_SAFETENSORS_H
@@ -27,7 +31,9 @@ typedef struct {
   int ndim;
   int64_t shape[SPM_ST_MAX_DIMS];
   int64_t numel;
-  float *data;             /* owned, aligned copy (F32; F64/F16/BF16 converted to float) */
+  const char *dtype;       /* the file's dtype: "F32", "F16", ..., "I64" (static string) */
+  float *data;             /* owned, aligned copy (F32; F64/F16/BF16 converted to float);
+                            * NULL for an integer or boolean entry (SPM_ST_KEEP_NONFLOAT) */
 } SpmStTensor;
 
 typedef struct {
@@ -40,6 +46,11 @@ typedef struct {
 SpmSafetensors *spm_safetensors_parse (const guint8 *data, gsize len, const char *what,
                                        GError **error);
 SpmSafetensors *spm_safetensors_read (const char *path, GError **error);
+/* flags: 0 (as the two above) or SPM_ST_KEEP_NONFLOAT */
+#define SPM_ST_KEEP_NONFLOAT (1u << 0)
+SpmSafetensors *spm_safetensors_parse_full (const guint8 *data, gsize len, const char *what,
+                                            guint flags, GError **error);
+SpmSafetensors *spm_safetensors_read_full (const char *path, guint flags, GError **error);
 void spm_safetensors_free (SpmSafetensors *st);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpmSafetensors, spm_safetensors_free)
 const SpmStTensor *spm_safetensors_get (const SpmSafetensors *st, const char *name);
