@@ -293,7 +293,39 @@ value_json (const SpKey *k, const SpKeyValue *v)
   return g_string_free (out, FALSE);
 }
 
-/* adds "key": value of group/key to members (a sorted tree) when it has a value */
+/* "sha256:HEX" of a file's contents, once per file for the config's lifetime; NULL
+ * when it cannot be read (the stage that reads it reports that) */
+static char *
+file_digest (SpConfig *c, const char *path)
+{
+  g_autofree char *ck = g_strconcat ("sha256\x1f", path, NULL);
+  g_autoptr (GChecksum) sum = NULL;
+  g_autoptr (GMappedFile) map = NULL;
+  char *digest;
+
+  g_mutex_lock (&c->cache_lock);
+  digest = g_strdup (g_hash_table_lookup (c->cache, ck));
+  g_mutex_unlock (&c->cache_lock);
+  if (digest != NULL)
+    return digest;
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    return NULL;
+  map = g_mapped_file_new (path, FALSE, NULL);
+  if (map == NULL)
+    return NULL;
+  sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_checksum_update (sum, (const guchar *) g_mapped_file_get_contents (map),
+                     (gssize) g_mapped_file_get_length (map));
+  digest = g_strconcat ("sha256:", g_checksum_get_string (sum), NULL);
+  g_mutex_lock (&c->cache_lock);
+  g_hash_table_replace (c->cache, g_steal_pointer (&ck), g_strdup (digest));
+  g_mutex_unlock (&c->cache_lock);
+  return digest;
+}
+
+/* adds "key": value of group/key to members (a sorted tree) when it has a value.  A
+ * file (a PATH key: CNN weights, say) stands for its contents, "sha256:HEX": features
+ * made with other weights are other features, wherever the file lies. */
 static void
 add_member (SpConfig *c, GTree *members, const char *group, const char *key, gboolean always)
 {
@@ -309,6 +341,16 @@ add_member (SpConfig *c, GTree *members, const char *group, const char *key, gbo
   if (!sp_key_parse (k, text, &v, NULL))
     return;
   g_autofree char *json = value_json (k, &v);
+  if (k->type == SP_KEY_PATH && set != NULL && *set != '\0') {
+    g_autofree char *path = sp_config_value (c, group, key, TRUE);
+    g_autofree char *digest = path != NULL ? file_digest (c, path) : NULL;
+    if (digest != NULL) {
+      GString *s = g_string_new (NULL);
+      spm_json_append_string (s, digest);
+      g_free (json);
+      json = g_string_free (s, FALSE);
+    }
+  }
   if (!always && k->def && sp_key_parse (k, k->def, &d, NULL)) {
     g_autofree char *def_json = value_json (k, &d);
     if (g_str_equal (json, def_json))

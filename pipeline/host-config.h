@@ -37,7 +37,8 @@ char *sp_config_path (SpConfig *c, const char *group, const char *key);
  * that reads back, so equal settings give equal text however they were written.
  * decoder: fps, width, height, plugin (when set) and the decoder's own keys that
  * differ from their default (e.g. npy transpose); extractor: plugin and every key of
- * the extractor.  Newly allocated. */
+ * the extractor.  A file key (SP_KEY_PATH, e.g. a CNN's weights) is written as
+ * "sha256:HEX" of the file's contents when it can be read.  Newly allocated. */
 char *sp_config_feature_settings (SpConfig *c, const char *which);
 /* the head's name from [head] plugin, or NULL */
 const char *sp_config_head (SpConfig *c);

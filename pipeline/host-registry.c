@@ -141,6 +141,8 @@ check_class (const SpStageClass *k, guint32 abi_minor)
   char *why = check_records (k, abi_minor);
   if (why)
     return why;
+  if (k->process_batch && k->kind != SP_STAGE_EXTRACTOR)
+    return g_strdup_printf ("stage '%s': only an extractor has process_batch", k->name);
   g_auto (GStrv) reserved = reserved_keys (k->kind);
   g_autoptr (GError) error = NULL;
   if (!sp_key_table_check (k->keys, k->priv_size, (const char *const *) reserved, &error))

@@ -195,6 +195,33 @@ sp_stage_frame (SpStage *st, const SpFrame *frame, GError **error)
   CALL (st, frame, "frame", error, frame);
 }
 
+int
+sp_stage_batch (SpStage *st)
+{
+  SpStageHost *host = sp_stage_host (st);
+
+  return host->klass->process_batch != NULL && host->batch > 1 ? host->batch : 1;
+}
+
+gboolean
+sp_stage_process_batch (SpStage *st, SpFrame *const *frames, int n, GError **error)
+{
+  const SpStageClass *k = sp_stage_host (st)->klass;
+  GError *local = NULL;
+
+  if (sp_stage_batch (st) == 1)
+    {
+      for (int i = 0; i < n; i++)
+        if (!sp_stage_process (st, frames[i], error))
+          return FALSE;
+      return TRUE;
+    }
+  g_return_val_if_fail (n <= sp_stage_batch (st), FALSE);
+  if (k->process_batch (st, frames, n, &local))
+    return succeeded (st, "process_batch", local);
+  return failed (st, "process_batch", local, error);
+}
+
 gboolean
 sp_stage_flush (SpStage *st, GError **error)
 {
@@ -284,6 +311,12 @@ sp_stage_set_feature_dim (SpStage *st, int dim)
   host->output_dim = dim;
   if (host->klass->kind == SP_STAGE_DECODER)
     st->feature_dim = dim;   /* a decoder's frames carry the features it makes */
+}
+
+void
+sp_stage_set_batch (SpStage *st, int n)
+{
+  sp_stage_host (st)->batch = CLAMP (n, 1, 256);
 }
 
 void

@@ -27,6 +27,7 @@ typedef struct {
   const char *(*aux_path) (SpStage *st, const char *suffix, GError **error);
   void *aux_data;
   int output_dim;                   /* sp_stage_set_feature_dim() (0 = not called) */
+  int batch;                        /* sp_stage_set_batch() (0 = not called: 1) */
   char *head_name;                  /* sp_stage_head_name(); from [head] plugin */
   char *settings[2];                /* sp_stage_feature_settings: decoder, extractor */
   void *user_data;                  /* free for the code that drives the stage */
@@ -60,6 +61,11 @@ gboolean sp_stage_process (SpStage *st, SpFrame *frame, GError **error);
 gboolean sp_stage_write (SpStage *st, const SpRecord *record, GError **error);
 gboolean sp_stage_frame (SpStage *st, const SpFrame *frame, GError **error);
 gboolean sp_stage_flush (SpStage *st, GError **error);
+/* an extractor's frames[0..n): process_batch when it asked for a batch, else process()
+ * on each */
+gboolean sp_stage_process_batch (SpStage *st, SpFrame *const *frames, int n, GError **error);
+/* the frames an extractor takes per call (1 unless it has process_batch and asked) */
+int sp_stage_batch (SpStage *st);
 
 /* what the stage said with sp_stage_set_feature_dim() (0 = nothing) */
 int sp_stage_output_dim (SpStage *st);

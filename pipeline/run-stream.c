@@ -118,11 +118,17 @@ sp_chain_stream (SpChain *ch, SpFrameFunc fn, void *user_data, SpStreamStats *st
   GThread *thread;
   GError *local = NULL;
   int64_t frame_no = -1;
+  /* an extractor that takes frames in batches holds one batch of the pool while the
+   * decoder fills the rest */
+  int batch = ch->extractor != NULL ? sp_stage_batch (ch->extractor) : 1;
+  g_autofree SpFrame **taken = g_new (SpFrame *, batch);
 
   g_mutex_init (&r->lock);
   g_cond_init (&r->cond);
   r->decoder = ch->decoder;
   r->n = sp_run_pool_frames (rgb_size + sizeof (float) * (size_t) ch->feature_dim);
+  if (batch > 1)
+    r->n = MAX (r->n, batch + 2);
   r->slots = g_new0 (SpFrame, r->n);
   for (int i = 0; i < r->n; i++)
     {
@@ -138,34 +144,41 @@ sp_chain_stream (SpChain *ch, SpFrameFunc fn, void *user_data, SpStreamStats *st
   thread = g_thread_new ("sp-decode", decode_thread, r);
   for (;;)
     {
-      SpFrame *f;
       gboolean ok = TRUE;
+      int k;
 
+      /* the next `batch` frames (fewer at the end of the input) */
       g_mutex_lock (&r->lock);
-      while (r->count == 0 && !r->done)
+      while (r->count < batch && !r->done)
         g_cond_wait (&r->cond, &r->lock);
       if (r->count == 0)
         {
           g_mutex_unlock (&r->lock);
           break;
         }
-      f = &r->slots[r->head];
+      k = MIN (r->count, batch);
+      for (int j = 0; j < k; j++)
+        taken[j] = &r->slots[(r->head + j) % r->n];
       g_mutex_unlock (&r->lock);
 
-      frame_no = f->index;
-      f->feature_dim = ch->feature_dim;
+      frame_no = taken[0]->index;
+      for (int j = 0; j < k; j++)
+        taken[j]->feature_dim = ch->feature_dim;
       if (ch->extractor != NULL)
-        ok = sp_stage_process (ch->extractor, f, &local);
-      if (ok)
-        ok = fn (f, user_data, &local);
-      if (ok)
-        stats->frames++;
-      else if (local == NULL)
+        ok = sp_stage_process_batch (ch->extractor, taken, k, &local);
+      for (int j = 0; ok && j < k; j++)
+        {
+          frame_no = taken[j]->index;
+          ok = fn (taken[j], user_data, &local);
+          if (ok)
+            stats->frames++;
+        }
+      if (!ok && local == NULL)
         g_set_error (&local, SP_ERROR, SP_ERROR_INPUT, "processing the frame failed");
 
       g_mutex_lock (&r->lock);
-      r->head = (r->head + 1) % r->n;
-      r->count--;
+      r->head = (r->head + k) % r->n;
+      r->count -= k;
       g_cond_broadcast (&r->cond);
       g_mutex_unlock (&r->lock);
       if (!ok)

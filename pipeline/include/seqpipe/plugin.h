@@ -251,8 +251,15 @@ typedef struct {
    * (transfer none: valid during the call; features filled, rgb set unless the
    * decoder made the features itself) */
   gboolean (*frame) (SpStage *st, const SpFrame *frame, GError **error);
+  /* extractors that work on several frames at once (a CNN): fill the features of
+   * frames[0..n) (in input order, n <= the batch the instance asked for with
+   * sp_stage_set_batch; fewer at the end of the input).  Called instead of process()
+   * once the instance asked for a batch > 1.  The frames stay in the host's pool until
+   * the call returns (transfer none), so the pool holds a batch plus the decoder's
+   * frames: memory stays bounded by the batch, not by the input. */
+  gboolean (*process_batch) (SpStage *st, SpFrame *const *frames, int n, GError **error);
 
-  void *reserved[6];
+  void *reserved[5];
 } SpStageClass;
 
 #define SP_HEADS_LABELER    (1u << 0)
@@ -282,6 +289,8 @@ typedef struct {
 
 void sp_stage_set_feature_dim (SpStage *st, int dim);
 void sp_stage_set_expected_frames (SpStage *st, int64_t n);       /* for progress/ETA; <0 unknown */
+/* extractors with process_batch, from init: frames per call (1..256; 1 = process()) */
+void sp_stage_set_batch (SpStage *st, int n);
 void sp_stage_set_labels (SpStage *st, const char *const *labels, int n);  /* (transfer none): copied */
 /* heads: hand a record to every sink, in order. FALSE + error when a sink failed. */
 gboolean sp_stage_emit (SpStage *st, const SpRecord *record, GError **error);
