@@ -1,8 +1,11 @@
 #!/bin/sh
 # install.sh — an installed seqpipe builds and loads an out-of-tree plugin:
 # `meson install` into a temporary DESTDIR, `cc $(pkg-config --cflags seqpipe) -shared`
-# a small decoder against the installed header, and check that `seqpipe plugins`
-# finds it through SEQPIPE_PLUGIN_PATH and that a run goes through it.
+# a small decoder and two sinks against the installed header, and check that
+# `seqpipe plugins` finds them through SEQPIPE_PLUGIN_PATH, that a run goes through
+# them, that a sink declaring per-frame records gets exactly the labeler's frames and
+# one declaring per-input records is refused for a labeler run, and that a test
+# program built with `pkg-config seqpipe-check` drives the decoder by hand.
 # Needs SP_BUILD_ROOT (the build tree); uses meson, pkg-config and cc from PATH.
 set -u
 fails=0
@@ -42,6 +45,7 @@ mkdir -p "$tmp/plug" "$tmp/run"
 cat >"$tmp/oot.c" <<'EOT'
 /* a decoder of *.oot files: `frames` frames of `dim` features each */
 #include <seqpipe/plugin.h>
+#include <stdio.h>
 
 typedef struct { gint64 frames, dim, next; } Oot;
 
@@ -84,7 +88,62 @@ static const SpStageClass oot_dec = {
   .init = oot_init, .decode = oot_decode, .finalize = oot_finalize,
 };
 
-SP_PLUGIN_DEFINE ("oot", "9.9.9", "built out of tree", "MIT", &oot_dec);
+/* two sinks: `oot-frames` takes the labeler's per-frame records and writes
+ * frame,label lines; `oot-inputs` takes per-input records only */
+typedef struct { FILE *out; } Lines;
+
+static gboolean lines_init (SpStage *st, GError **error)
+{
+  Lines *l = st->priv;
+  l->out = fopen (st->output_path, "w");
+  if (l->out == NULL) {
+    g_set_error (error, SP_PLUGIN_ERROR, SP_PLUGIN_ERROR_IO, "%s: cannot open", st->output_path);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean lines_write (SpStage *st, const SpRecord *r, GError **error)
+{
+  Lines *l = st->priv;
+  (void) error;
+  if (r->frame == NULL || r->label < 0 || r->label >= st->n_labels)
+    fprintf (l->out, "unexpected record\n");
+  else
+    fprintf (l->out, "%" G_GINT64_FORMAT ",%s\n", r->frame->index, st->labels[r->label]);
+  return TRUE;
+}
+
+static gboolean lines_flush (SpStage *st, GError **error)
+{
+  Lines *l = st->priv;
+  (void) error;
+  return fflush (l->out) == 0;
+}
+
+static void lines_finalize (SpStage *st)
+{
+  Lines *l = st->priv;
+  if (l->out != NULL)
+    fclose (l->out);
+}
+
+static const SpStageClass oot_frames = {
+  .name = "oot-frames", .kind = SP_STAGE_SINK, .description = "the labeler's frames",
+  .priv_size = sizeof (Lines), .init = lines_init, .write = lines_write,
+  .flush = lines_flush, .finalize = lines_finalize, .can_combine = TRUE,
+  .takes = SP_RECORDS_FRAME,
+};
+
+static const SpStageClass oot_inputs = {
+  .name = "oot-inputs", .kind = SP_STAGE_SINK, .description = "per-input records",
+  .priv_size = sizeof (Lines), .init = lines_init, .write = lines_write,
+  .flush = lines_flush, .finalize = lines_finalize, .can_combine = TRUE,
+  .takes = SP_RECORDS_INPUT,
+};
+
+SP_PLUGIN_DEFINE ("oot", "9.9.9", "built out of tree", "MIT", &oot_dec, &oot_frames,
+                  &oot_inputs);
 EOT
 # shellcheck disable=SC2046
 if cc -std=c11 -Wall -Wextra -Werror -fPIC -shared $(pcfg --cflags) -o "$tmp/plug/oot.so" \
@@ -109,8 +168,8 @@ else
   not_ok "seqpipe inspect oot-dec"
 fi
 
-# a run through it, when the run engine and the npy sink are installed
-if "$bin" --help | grep -q "^  run " && grep -q "^npy .*sink" "$tmp/plugins.txt"; then
+# a run through it
+if grep -q "^npy .*sink" "$tmp/plugins.txt"; then
   : >"$tmp/run/a.oot"
   cat >"$tmp/run/c.ini" <<EOT
 [pipeline]
@@ -130,7 +189,91 @@ EOT
     not_ok "seqpipe run with the out-of-tree decoder"; sed 's/^/# /' "$tmp/run.log"
   fi
 else
-  ok "# SKIP run engine or npy sink not installed"
+  not_ok "the npy sink is not installed"
+fi
+
+# a labeler trained on the out-of-tree features, then run with the two sinks
+mkdir -p "$tmp/lab"
+: >"$tmp/lab/a.oot"
+printf 'a\nb\na\nb\n' >"$tmp/lab/a.txt"
+printf 'path,labels\na.oot,a.txt\n' >"$tmp/lab/train.csv"
+cat >"$tmp/lab/t.ini" <<EOT
+[pipeline]
+inputs = a.oot
+output-dir = out
+[decoder]
+dim = 5
+[model]
+hidden = 4
+checkpoint = m.safetensors
+[head]
+plugin = labeler
+[train]
+manifest = train.csv
+epochs = 1
+cache-dir = cache
+[sink:frames]
+plugin = oot-frames
+path = {stem}.frames.txt
+EOT
+if (cd "$tmp/lab" && "$bin" train -q t.ini && "$bin" run -q t.ini) >"$tmp/lab.log" 2>&1; then
+  got=$(cat "$tmp/lab/out/a.frames.txt" 2>/dev/null)
+  if [ "$(printf '%s\n' "$got" | wc -l)" -eq 4 ] \
+     && printf '%s\n' "$got" | grep -qvx '[0-3],[ab]' ; then
+    not_ok "oot-frames got other records: $got"
+  elif [ "$(printf '%s\n' "$got" | cut -d, -f1 | tr '\n' ' ')" = "0 1 2 3 " ]; then
+    ok "a sink taking per-frame records gets exactly the labeler's 4 frames"
+  else
+    not_ok "oot-frames wrote: $got"
+  fi
+else
+  not_ok "train and run a labeler with the out-of-tree sink"; sed 's/^/# /' "$tmp/lab.log"
+fi
+if (cd "$tmp/lab" && "$bin" run -q t.ini --set sink:frames.plugin=oot-inputs) >"$tmp/lab2.log" 2>&1; then
+  not_ok "a per-input sink was accepted for a labeler run"
+else
+  grep -q "\[sink:frames\] plugin: the oot-inputs sink takes one record per input, but the labeler head gives one record per frame" "$tmp/lab2.log" \
+    && ok "a sink taking per-input records is refused for a labeler run" \
+    || { not_ok "the refusal does not say why"; sed 's/^/# /' "$tmp/lab2.log"; }
+fi
+
+# a stage test built out of tree with <seqpipe/check.h>
+sed "s#^prefix=.*#prefix=$dest$prefix#" "$(dirname "$pc")/seqpipe-check.pc" >"$tmp/pc/seqpipe-check.pc"
+cat >"$tmp/check.c" <<'EOT'
+#include <seqpipe/check.h>
+#include <stdio.h>
+
+int
+main (int argc, char **argv)
+{
+  const char *keys[] = { "frames=2", "dim=3", NULL };
+  SpInputInfo in = { "x.oot", "x.oot", "x", 0, 0, -1 };
+  GError *error = NULL;
+  SpHarness *h = sp_harness_new (argv[1], "oot-dec", keys, &in, NULL, &error);
+  int n = 0;
+  (void) argc;
+  if (h == NULL || !sp_harness_init (h, &error))
+    return printf ("%s\n", error->message), 1;
+  for (;;) {
+    SpFrame *f = sp_harness_frame (h);
+    SpDecodeStatus s = sp_harness_decode (h, f, &error);
+    if (s == SP_DECODE_EOF)
+      break;
+    if (s != SP_DECODE_FRAME || f->features[2] != (float) (n * 10 + 2))
+      return 1;
+    n++;
+  }
+  sp_harness_free (h);
+  return n == 2 ? 0 : 1;
+}
+EOT
+# shellcheck disable=SC2046
+if cc -std=c11 -Wall -Wextra -Werror -o "$tmp/check" "$tmp/check.c" \
+     $(pkg-config --cflags --libs seqpipe-check) 2>"$tmp/cc2.log" \
+   && "$tmp/check" "$tmp/plug" >"$tmp/check.log" 2>&1; then
+  ok "a stage test built with pkg-config seqpipe-check drives the plugin"
+else
+  not_ok "the out-of-tree stage test"; sed 's/^/# /' "$tmp/cc2.log" "$tmp/check.log"
 fi
 
 echo "1..$n"
