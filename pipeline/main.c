@@ -29,7 +29,7 @@ usage (FILE *out)
   fprintf (out, "Usage: seqpipe COMMAND [ARGS...]\n\nCommands:\n");
   for (const Verb *v = verbs; v->name; v++)
     fprintf (out, "  %-10s %s\n", v->name, v->summary);
-  fprintf (out, "\n  seqpipe COMMAND --help    options of a command\n"
+  fprintf (out, "\n  seqpipe COMMAND --help    options of a command (or seqpipe help COMMAND)\n"
                 "  seqpipe --version         print the version\n");
 }
 
@@ -47,9 +47,17 @@ main (int argc, char **argv)
     printf ("seqpipe %s (plugin ABI %d.%d)\n", SP_VERSION, SP_ABI_MAJOR, SP_ABI_MINOR);
     return 0;
   }
-  if (g_str_equal (verb, "--help") || g_str_equal (verb, "-h") || g_str_equal (verb, "help")) {
+  if (g_str_equal (verb, "--help") || g_str_equal (verb, "-h")
+      || (g_str_equal (verb, "help") && argc == 2)) {
     usage (stdout);
     return 0;
+  }
+  /* seqpipe help VERB: the verb's own --help */
+  char *help_argv[] = { argv[0], argv[argc > 2 ? 2 : 1], (char *) "--help", NULL };
+  if (g_str_equal (verb, "help")) {
+    verb = argv[2];
+    argc = 3;
+    argv = help_argv;
   }
   for (const Verb *v = verbs; v->name; v++)
     if (g_str_equal (v->name, verb)) {
