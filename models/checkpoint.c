@@ -254,6 +254,26 @@ config_of (const SpmSafetensors *st, const char *path, SpmModelConfig *c, char *
   if (*names == NULL)
     return FALSE;
   c->C = (int) g_strv_length (*names);
+  /* a label twice or an empty one would give two p:<label> columns or empty cues */
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  for (int i = 0; i < c->C; i++)
+    {
+      const char *n = (*names)[i];
+      if (*n == '\0' || !g_hash_table_add (seen, (char *) n))
+        {
+          g_set_error (error, SPM_ERROR, SPM_ERROR_FORMAT, "%s: metadata '%s': %s at %d", path,
+                       key, *n ? "a name given twice" : "an empty name", i);
+          g_clear_pointer (names, g_strfreev);
+          return FALSE;
+        }
+    }
+  if (c->C < 1 || (c->head == SPM_HEAD_CAPTIONER && c->C < 4))
+    {
+      g_set_error (error, SPM_ERROR, SPM_ERROR_FORMAT, "%s: metadata '%s' has %d names", path,
+                   key, c->C);
+      g_clear_pointer (names, g_strfreev);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -269,6 +289,48 @@ shape_text (char *buf, size_t size, int ndim, const int64_t *shape)
   return buf;
 }
 
+/* The sizes the metadata claims against the tensors that hold them, before anything
+ * is allocated from them: a small file claiming hidden = 2^20 must fail at once, not
+ * after asking for terabytes.  Each layer's input and recurrent weights and the head
+ * are checked; spm_model_load checks every tensor afterwards. */
+static gboolean
+sizes_fit (const SpmSafetensors *st, const SpmModelConfig *c, const char *path, GError **error)
+{
+  const char *pre = cell_prefix (c->cell);
+  int64_t G = SPM_CELL_GATES (c->cell);
+  struct { char *name; int64_t rows, cols; } want[2 * SPM_MAX_LAYERS + 1];
+  int n = 0;
+  gboolean ok = TRUE;
+
+  for (int l = 0; l < c->L; l++)
+    {
+      int64_t in = l > 0 ? c->H : c->head == SPM_HEAD_CAPTIONER ? (c->E > 0 ? c->E : c->H) : c->D;
+      want[n++] = (typeof (want[0])) { g_strdup_printf ("%s.weight_ih_l%d", pre, l), G * c->H, in };
+      want[n++] = (typeof (want[0])) { g_strdup_printf ("%s.weight_hh_l%d", pre, l), G * c->H,
+                                       c->H };
+    }
+  want[n++] = (typeof (want[0])) { g_strdup ("head.weight"), c->C, c->H };
+  for (int i = 0; i < n; i++)
+    {
+      const SpmStTensor *t = spm_safetensors_get (st, want[i].name);
+      if (ok && t == NULL)
+        ok = missing (path, want[i].name, error);
+      else if (ok && (t->ndim != 2 || t->shape[0] != want[i].rows || t->shape[1] != want[i].cols))
+        {
+          char have[64], exp[64];
+          int64_t shape[2] = { want[i].rows, want[i].cols };
+          g_set_error (error, SPM_ERROR, SPM_ERROR_FORMAT,
+                       "%s: tensor '%s' has shape %s, but the metadata makes it %s", path,
+                       want[i].name, shape_text (have, sizeof have, t->ndim, t->shape),
+                       shape_text (exp, sizeof exp, 2, shape));
+          ok = FALSE;
+        }
+      g_free (want[i].name);
+    }
+  return ok;
+}
+
+
 SpmModel *
 spm_model_load (const char *path, GError **error)
 {
@@ -277,7 +339,7 @@ spm_model_load (const char *path, GError **error)
     return NULL;
   SpmModelConfig cfg;
   g_auto (GStrv) names = NULL;
-  if (!config_of (st, path, &cfg, &names, error))
+  if (!config_of (st, path, &cfg, &names, error) || !sizes_fit (st, &cfg, path, error))
     return NULL;
   g_autoptr (GError) local = NULL;
   g_autoptr (SpmModel) m = spm_model_new (&cfg, &local);
@@ -310,6 +372,14 @@ spm_model_load (const char *path, GError **error)
           return NULL;
         }
       memcpy (t->data, s->data, numel (t) * sizeof (float));
+      for (size_t k = 0; k < numel (t); k++)
+        if (!isfinite (t->data[k]))
+          {
+            g_set_error (error, SPM_ERROR, SPM_ERROR_FORMAT,
+                         "%s: tensor '%s' holds %s at element %zu; a checkpoint holds finite "
+                         "numbers", path, t->name, isnan (t->data[k]) ? "NaN" : "an infinity", k);
+            return NULL;
+          }
     }
   for (int i = 0; i < st->n_tensors; i++)
     if (spm_model_tensor (m, st->tensors[i].name) == NULL)

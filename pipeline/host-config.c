@@ -81,6 +81,19 @@ line_of_error (const char *text, const char *message)
   return 0;
 }
 
+/* a group ("decoder", "sink:csv") or a key ("fps") as a --set may name them: what
+ * GKeyFile stores and no config file could spell otherwise */
+static gboolean
+set_name_valid (const char *s, gboolean group)
+{
+  if (*s == '\0')
+    return FALSE;
+  for (const char *p = s; *p; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && !(group && (*p == ':' || *p == '.')))
+      return FALSE;
+  return TRUE;
+}
+
 static gboolean
 apply_sets (SpConfig *c, const char *const *sets, GError **error)
 {
@@ -88,12 +101,13 @@ apply_sets (SpConfig *c, const char *const *sets, GError **error)
     const char *eq = strchr (sets[i], '=');
     g_autofree char *lhs = eq ? g_strndup (sets[i], (gsize) (eq - sets[i])) : NULL;
     char *dot = lhs ? strrchr (lhs, '.') : NULL;
-    if (!dot || dot == lhs || dot[1] == '\0') {
+    if (dot)
+      *dot = '\0';
+    if (!dot || !set_name_valid (lhs, TRUE) || !set_name_valid (dot + 1, FALSE)) {
       g_set_error (error, SP_ERROR, SP_ERROR_USAGE,
                    "--set: \"%s\" is not GROUP.KEY=VALUE (e.g. decoder.fps=10)", sets[i]);
       return FALSE;
     }
-    *dot = '\0';
     g_key_file_set_value (c->kf, lhs, dot + 1, eq + 1);
     g_hash_table_add (c->from_set, g_strconcat (lhs, "\x1f", dot + 1, NULL));
   }
@@ -154,9 +168,11 @@ check_value (SpConfig *c, const char *group, const char *key, const SpKey *k,
              const SpHostKey *hk, GError **error)
 {
   g_autoptr (GError) local = NULL;
+  /* a bad escape (\q, \1) comes back as a string *and* an error: the error counts */
   g_autofree char *text = g_key_file_get_string (c->kf, group, key, &local);
-  if (!text)
-    return config_error (error, "[%s] %s: %s", group, key, local->message);
+  if (local != NULL || text == NULL)
+    return config_error (error, "[%s] %s: %s", group, key,
+                         local != NULL ? local->message : "cannot be read");
   if (hk && (hk->flags & SP_HKEY_LIST))
     return TRUE;
   if (!*text && (k->type == SP_KEY_STRING || k->type == SP_KEY_PATH))
@@ -299,8 +315,19 @@ sp_config_load (const char *path, const char *const *sets, const char *verb, GEr
 
   g_autoptr (GError) local = NULL;
   g_autofree char *text = NULL;
-  if (!g_file_get_contents (path, &text, NULL, &local)) {
+  gsize len = 0;
+  if (!g_file_get_contents (path, &text, &len, &local)) {
     g_set_error (error, SP_ERROR, SP_ERROR_CONFIG, "%s: %s", path, local->message);
+    return NULL;
+  }
+  const char *nul = memchr (text, '\0', len);
+  if (nul) {
+    /* GKeyFile would stop there and silently drop the rest */
+    int line = 1;
+    for (const char *p = text; p < nul; p++)
+      line += *p == '\n';
+    g_set_error (error, SP_ERROR, SP_ERROR_CONFIG, "%s:%d: a NUL byte at offset %" G_GSIZE_FORMAT
+                 "; a config is text", path, line, (gsize) (nul - text));
     return NULL;
   }
   strip_header_comments (text);

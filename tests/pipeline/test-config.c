@@ -37,6 +37,21 @@ static const struct {
   { "[sinks:out]\npath = x\n", { NULL }, NULL, SP_ERROR_CONFIG,
     "[sinks:out]: unknown group; did you mean 'sink:out'?" },
   { "[train]\nepoch = 3\n", { NULL }, NULL, SP_ERROR_CONFIG, "did you mean 'epochs'?" },
+  /* bad escapes: the value cannot be read, whatever its key (a list, a path too) */
+  { "[decoder]\nfps = \\1\n", { NULL }, NULL, SP_ERROR_CONFIG,
+    "[decoder] fps: Key file contains key \u201cfps\u201d which has a value that cannot be" },
+  { "[pipeline]\ninputs = a\\qb.mp4\n", { NULL }, NULL, SP_ERROR_CONFIG,
+    "[pipeline] inputs: Key file contains key" },
+  { "[pipeline]\noutput-dir = o\\ut\n", { NULL }, NULL, SP_ERROR_CONFIG,
+    "[pipeline] output-dir: Key file contains key" },
+  /* malformed --set: a usage error naming the argument, never a key GKeyFile drops */
+  { "", { "decoder.fps =3", NULL }, NULL, SP_ERROR_USAGE,
+    "--set: \"decoder.fps =3\" is not GROUP.KEY=VALUE" },
+  { "", { "de]coder.fps=3", NULL }, NULL, SP_ERROR_USAGE,
+    "--set: \"de]coder.fps=3\" is not GROUP.KEY=VALUE" },
+  { "", { "decoder. fps=3", NULL }, NULL, SP_ERROR_USAGE,
+    "--set: \"decoder. fps=3\" is not GROUP.KEY=VALUE" },
+  { "", { "decoder.fps", NULL }, NULL, SP_ERROR_USAGE, "is not GROUP.KEY=VALUE" },
   /* wrong types */
   { "", { "pipeline.jobs=many", NULL }, NULL, SP_ERROR_CONFIG,
     "[pipeline] jobs: value \"many\" is not an integer; expected an integer in [1, 64]" },
@@ -138,6 +153,16 @@ test_file_errors (void)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *missing = g_build_filename (tmp_dir, "missing.ini", NULL);
+  /* a NUL byte: GKeyFile would drop everything after it */
+  g_autofree char *nul = g_build_filename (tmp_dir, "nul.ini", NULL);
+  g_assert_true (g_file_set_contents (nul, "[decoder]\nfps = 3\n\0[decodr]\nx = 1\n", 30,
+                                      NULL));
+  g_assert_null (sp_config_load (nul, NULL, NULL, &error));
+  g_assert_error (error, SP_ERROR, SP_ERROR_CONFIG);
+  g_autofree char *nul_at = g_strconcat (nul, ":3: a NUL byte at offset 18", NULL);
+  g_assert_true (g_str_has_prefix (error->message, nul_at));
+  g_clear_error (&error);
+
   g_assert_null (sp_config_load (missing, NULL, NULL, &error));
   g_assert_error (error, SP_ERROR, SP_ERROR_CONFIG);
   g_assert_true (g_str_has_prefix (error->message, missing));

@@ -10,6 +10,7 @@
 #include "spm-json.h"
 
 #include <glib/gstdio.h>
+#include <sys/stat.h>
 
 static char *tmpdir;
 
@@ -228,6 +229,73 @@ test_rejected (gconstpointer data)
   g_unlink (path);
 }
 
+/* what the loader refuses in values: a non-finite number in any tensor (norm included),
+ * a label list with a name twice or an empty name, metadata claiming sizes its tensors
+ * do not have (refused before anything is allocated from it), and a FIFO given as the
+ * file (refused at once instead of blocking) */
+static void
+expect_refused (const char *path, const char *says)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpmModel) l = spm_model_load (path, &error);
+  g_assert_null (l);
+  g_assert_nonnull (error);
+  if (strstr (error->message, says) == NULL)
+    {
+      g_printerr ("message \"%s\" does not name \"%s\"\n", error->message, says);
+      g_test_fail ();
+    }
+}
+
+static void
+test_rejected_values (void)
+{
+  g_autofree char *path = tmp_path ("values.safetensors");
+  g_autoptr (GError) error = NULL;
+  static const struct { const char *tensor; float value; const char *says; } poison[] = {
+    { "lstm.weight_ih_l0", NAN, "tensor 'lstm.weight_ih_l0' holds NaN at element 5" },
+    { "head.bias", INFINITY, "tensor 'head.bias' holds an infinity at element 5" },
+    { "norm.mean", NAN, "tensor 'norm.mean' holds NaN at element 5" },
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS (poison); i++)
+    {
+      g_autoptr (SpmModel) m = random_model (SPM_HEAD_LABELER, SPM_CELL_LSTM, 6, 4, 1, 7, TRUE, 3);
+      const SpmTensor *t = spm_model_tensor (m, poison[i].tensor);
+      g_assert_nonnull (t);
+      t->data[5] = poison[i].value;
+      g_assert_true (spm_model_save (m, path, &error));
+      expect_refused (path, poison[i].says);
+    }
+  {
+    g_autoptr (SpmModel) m = random_model (SPM_HEAD_CLASSIFIER, SPM_CELL_RNN, 3, 4, 1, 3, TRUE, 4);
+    const char *twice[] = { "a", "b", "a", NULL }, *empty[] = { "a", "", "b", NULL };
+    spm_model_set_names (m, twice);
+    g_assert_true (spm_model_save (m, path, &error));
+    expect_refused (path, "metadata 'labels': a name given twice at 2");
+    spm_model_set_names (m, empty);
+    g_assert_true (spm_model_save (m, path, &error));
+    expect_refused (path, "metadata 'labels': an empty name at 1");
+  }
+  {
+    g_autoptr (SpmModel) m = random_model (SPM_HEAD_CLASSIFIER, SPM_CELL_LSTM, 3, 4, 2, 3, TRUE, 2);
+    g_autofree char *labels = spm_json_strv_to_text ((const char *const *) m->names);
+    const char *huge[] = { "format", "seqpipe-1", "head", "classifier", "labels", labels,
+                           "hidden", "1048576", "layers", "2", NULL };
+    const char *wide[] = { "format", "seqpipe-1", "head", "classifier", "labels", labels,
+                           "feature_dim", "16777216", NULL };
+    write_variant (m, path, NULL, NULL, NULL, huge);
+    expect_refused (path, "tensor 'lstm.weight_ih_l0' has shape [16, 3], but the metadata makes "
+                          "it [4194304, 3]");
+    write_variant (m, path, NULL, NULL, NULL, wide);
+    expect_refused (path, "but the metadata makes it [16, 16777216]");
+  }
+  g_unlink (path);
+  g_autofree char *fifo = tmp_path ("fifo.safetensors");
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  expect_refused (fifo, "not a regular file");
+  g_unlink (fifo);
+}
+
 /* every proper prefix of a valid checkpoint is refused with an error, never a crash */
 static void
 test_every_truncation (void)
@@ -349,6 +417,7 @@ main (int argc, char **argv)
       g_test_add_data_func (p, &bad[i], test_rejected);
     }
   g_test_add_func ("/train/checkpoint/rejected/every-truncation", test_every_truncation);
+  g_test_add_func ("/train/checkpoint/rejected/values", test_rejected_values);
   for (size_t i = 0; i < G_N_ELEMENTS (written); i++)
     {
       g_autofree char *p = g_strdup_printf ("/train/checkpoint/seqpipe-written/%s", written[i].name);
