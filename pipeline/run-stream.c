@@ -13,6 +13,7 @@
 #include "run-chain.h"
 #include "run-signals.h"
 
+#include <math.h>
 #include <string.h>
 
 typedef struct {
@@ -43,6 +44,21 @@ ring_reset_frame (SpFrame *f)
   f->width = w;
   f->height = h;
   f->feature_dim = d;
+}
+
+/* A NaN or an infinity in a frame's features would run through the head as labels
+ * of NaN scores: the input fails, naming the frame and the feature. */
+static gboolean
+features_finite (const SpFrame *f, int dim, GError **error)
+{
+  for (int d = 0; d < dim; d++)
+    if (!isfinite (f->features[d]))
+      {
+        g_set_error (error, SP_ERROR, SP_ERROR_INPUT, "feature %d is %s; features must be "
+                     "finite numbers", d, isnan (f->features[d]) ? "NaN" : "infinite");
+        return FALSE;
+      }
+  return TRUE;
 }
 
 static gpointer
@@ -169,7 +185,8 @@ sp_chain_stream (SpChain *ch, SpFrameFunc fn, void *user_data, SpStreamStats *st
       for (int j = 0; ok && j < k; j++)
         {
           frame_no = taken[j]->index;
-          ok = fn (taken[j], user_data, &local);
+          ok = features_finite (taken[j], ch->feature_dim, &local)
+               && fn (taken[j], user_data, &local);
           if (ok)
             stats->frames++;
         }

@@ -3,7 +3,9 @@
  * --skip-existing, --progress, the status line under TERM=dumb, input paths as
  * written but normalised, an output directory nothing can be written to. */
 #include "e2e.h"
+#include "spm-npy.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -287,6 +289,28 @@ test_unwritable_output_dir (void)
                                  "\"/proc/self\""));
 }
 
+/* a NaN in an input's features fails that input, naming the frame; the others run */
+static void
+test_non_finite_features (void)
+{
+  g_autoptr (E2e) t = e2e_new ();
+  g_autoptr (SpmJson) sum = NULL;
+  g_autofree char *err = NULL, *bad = e2e_path (t, "bad.npy"), *good = e2e_path (t, "good.npy");
+  float x[5 * 2] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (spm_npy_write (good, 4, x, 5, 2, &error));
+  x[3 * 2 + 1] = NAN;
+  g_assert_true (spm_npy_write (bad, 4, x, 5, 2, &error));
+  g_assert_cmpint (e2e_run (t, "[pipeline]\noutput-dir = out\ninputs = bad.npy;good.npy\n"
+                            "[sink:npy]\npath = {stem}.npy\n", NULL, &err, NULL), ==, 2);
+  g_assert_nonnull (strstr (err, "seqpipe: bad.npy: frame 3: feature 1 is NaN"));
+  sum = e2e_summary (t);
+  g_assert_cmpstr (status_of (e2e_summary_input (sum, "bad.npy")), ==, "failed");
+  g_assert_cmpstr (status_of (e2e_summary_input (sum, "good.npy")), ==, "ok");
+  g_assert_false (e2e_exists (t, "out/bad.npy"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -299,5 +323,6 @@ main (int argc, char **argv)
   g_test_add_func ("/e2e/cli/term-dumb", test_term_dumb);
   g_test_add_func ("/e2e/cli/normalised-paths", test_normalised_paths);
   g_test_add_func ("/e2e/cli/unwritable-output-dir", test_unwritable_output_dir);
+  g_test_add_func ("/e2e/cli/non-finite-features", test_non_finite_features);
   return g_test_run ();
 }
