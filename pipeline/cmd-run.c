@@ -252,27 +252,6 @@ run_config (const RunArgs *a)
   return code;
 }
 
-/* "I/N" with 0 <= I < N: both plain decimal numbers */
-static gboolean
-parse_shard (const char *text, int *shard, int *shards)
-{
-  const char *slash = text != NULL ? strchr (text, '/') : NULL;
-  guint64 i, n;
-
-  if (slash == NULL || slash == text || slash[1] == '\0')
-    return FALSE;
-  for (const char *p = text; *p; p++)
-    if (p != slash && !g_ascii_isdigit (*p))
-      return FALSE;
-  i = g_ascii_strtoull (text, NULL, 10);
-  n = g_ascii_strtoull (slash + 1, NULL, 10);
-  if (n < 1 || n > 1000000 || i >= n)
-    return FALSE;
-  *shard = (int) i;
-  *shards = (int) n;
-  return TRUE;
-}
-
 int
 sp_cmd_run (int argc, char **argv)
 {
@@ -327,7 +306,7 @@ sp_cmd_run (int argc, char **argv)
       fprintf (stderr, "seqpipe: run: -q and -v exclude each other\n");
       return 1;
     }
-  if (shard != NULL && !parse_shard (shard, &a.shard, &a.shards))
+  if (shard != NULL && !sp_parse_shard (shard, &a.shard, &a.shards))
     {
       fprintf (stderr, "seqpipe: run: --shard %s: expected I/N with 0 <= I < N (e.g. 0/4)\n",
                shard);

@@ -23,7 +23,8 @@ sp_cache_key (SpConfig *c, const SpInputInfo *input, GError **error)
   g_autofree char *dec = sp_config_feature_settings (c, "decoder");
   g_autofree char *ext = sp_config_feature_settings (c, "extractor");
   g_autofree char *id = g_strdup_printf (
-      "seqpipe-cache-1\n%s\n%lld\n%lld.%09ld\n%.9g\n%.9g\n%s\n%s\n", abs, (long long) sb.st_size,
+      "seqpipe-cache-1 " SP_VERSION "\n%s\n%lld\n%lld.%09ld\n%.9g\n%.9g\n%s\n%s\n", abs,
+      (long long) sb.st_size,
       (long long) sb.st_mtim.tv_sec, (long) sb.st_mtim.tv_nsec, input->start, input->end,
       dec ? dec : "", ext ? ext : "");
   return g_compute_checksum_for_string (G_CHECKSUM_SHA256, id, -1);

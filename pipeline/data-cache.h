@@ -1,13 +1,16 @@
 /* data-cache.h — an input's features in memory, and kept on disk between runs of
  * `train` and `eval`.
  *
- * An entry is keyed by the SHA-256 of: the input's absolute path, size and
- * modification time, its [start, end) window, and the decoder and extractor
- * settings (sp_config_feature_settings), so a changed file or setting extracts
- * again.  An entry is two NumPy files in the cache directory:
+ * An entry is keyed by the SHA-256 of: the seqpipe version, the input's absolute
+ * path, size and modification time, its [start, end) window, and the decoder and
+ * extractor settings (sp_config_feature_settings), so a changed file, setting or
+ * seqpipe extracts again.  An entry is two NumPy files in the cache directory:
  *   KEY.npy          float32 (T, D)  the features
  *   KEY.frames.npy   float64 (T, 2)  native frame index and time in seconds per row
- * written to temporary names and renamed, so a crash leaves no partial entry.
+ * each written under a temporary name of its own (mkstemp) and renamed, frames first:
+ * a crash leaves no partial entry, and processes on several machines may fill one
+ * cache directory at once (two writing the same entry write the same bytes; the last
+ * rename wins).  An entry whose two files disagree is not read as valid.
  */
 #ifndef SP_DATA_CACHE_H
 #define SP_DATA_CACHE_H

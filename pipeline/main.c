@@ -18,6 +18,7 @@ static const Verb verbs[] = {
   { "run", sp_cmd_run, "run the pipeline over the inputs of a config" },
   { "train", sp_cmd_train, "train the model of a config on its [train] manifest" },
   { "eval", sp_cmd_eval, "score the config's checkpoint on its [pipeline] manifest" },
+  { "extract", sp_cmd_extract, "fill [train] cache-dir for the train and val manifests" },
   { "plugins", sp_cmd_plugins, "list every stage found, and every plugin file refused" },
   { "inspect", sp_cmd_inspect, "describe a stage or a config group and its keys" },
   { NULL, NULL, NULL },

@@ -224,3 +224,24 @@ sp_inputs_gather (SpConfig *c, const char *const *cli_inputs, SpProgress *progre
   return g_steal_pointer (&inputs);
 }
 
+/* "I/N" with 0 <= I < N: both plain decimal numbers */
+gboolean
+sp_parse_shard (const char *text, int *shard, int *shards)
+{
+  const char *slash = text != NULL ? strchr (text, '/') : NULL;
+  guint64 i, n;
+
+  if (slash == NULL || slash == text || slash[1] == '\0')
+    return FALSE;
+  for (const char *p = text; *p; p++)
+    if (p != slash && !g_ascii_isdigit (*p))
+      return FALSE;
+  i = g_ascii_strtoull (text, NULL, 10);
+  n = g_ascii_strtoull (slash + 1, NULL, 10);
+  if (n < 1 || n > 1000000 || i >= n)
+    return FALSE;
+  *shard = (int) i;
+  *shards = (int) n;
+  return TRUE;
+}
+

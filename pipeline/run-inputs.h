@@ -35,6 +35,9 @@ void sp_input_info_clear (SpInputInfo *in);
 GArray *sp_inputs_gather (SpConfig *c, const char *const *cli_inputs, SpProgress *progress,
                           GError **error);
 
+/* --shard I/N (DESIGN §3, §11): "I/N", two plain decimal numbers, 0 <= I < N */
+gboolean sp_parse_shard (const char *text, int *shard, int *shards);
+
 G_END_DECLS
 
 #endif

@@ -6,6 +6,7 @@
 #include "spm-npy.h"
 
 #include <math.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -311,6 +312,191 @@ test_non_finite_features (void)
   g_assert_false (e2e_exists (t, "out/bad.npy"));
 }
 
+/* ---- seqpipe extract ---------------------------------------------------------------- */
+
+/* `seqpipe extract x.ini ARGS...` started in t->dir (not waited for) */
+static GPid
+start_extract (E2e *t, const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) env = g_get_environ ();
+  GPid pid;
+
+  g_ptr_array_add (argv, (char *) g_getenv ("SEQPIPE_BIN"));
+  g_ptr_array_add (argv, (char *) "extract");
+  g_ptr_array_add (argv, (char *) "x.ini");
+  for (int i = 0; args != NULL && args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_async (t->dir, (char **) argv->pdata, env, G_SPAWN_DO_NOT_REAP_CHILD,
+                                NULL, NULL, &pid, &error));
+  return pid;
+}
+
+static int
+wait_exit (GPid pid)
+{
+  int status = 0;
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_spawn_close_pid (pid);
+  g_assert_true (WIFEXITED (status));      /* a death by a signal fails the test */
+  return WEXITSTATUS (status);
+}
+
+/* the cache's files (the entries' .npy files; temporaries count as "tmp") */
+static int
+count_cache (E2e *t, int *tmp)
+{
+  g_autofree char *dir = e2e_path (t, "cache");
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *n;
+  int files = 0;
+
+  *tmp = 0;
+  while (d != NULL && (n = g_dir_read_name (d)) != NULL)
+    if (strstr (n, ".tmp-") != NULL)
+      (*tmp)++;
+    else
+      files++;
+  return files;
+}
+
+#define EXTRACT_CONFIG "[head]\nplugin = labeler\n[model]\ncheckpoint = m.safetensors\n" \
+                       "[train]\nmanifest = train.csv\nval-manifest = val.csv\n" \
+                       "cache-dir = cache\n"
+
+static void
+write_extract_data (E2e *t, int n)
+{
+  GString *train = g_string_new ("path,labels\n"), *val = g_string_new ("path,labels\n");
+  for (int i = 0; i < n; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("f%d.npy", i);
+      g_autofree char *path = e2e_path (t, name);
+      g_autofree char *lab = g_strdup_printf ("f%d.txt", i);
+      float x[6 * 3];
+      g_autoptr (GError) error = NULL;
+
+      for (int k = 0; k < 6 * 3; k++)
+        x[k] = (float) (i * 100 + k);
+      g_assert_true (spm_npy_write (path, 4, x, 6, 3, &error));
+      g_free (e2e_write (t, lab, "a\nb\na\nb\na\nb\n"));
+      g_string_append_printf (i % 3 == 2 ? val : train, "%s,%s\n", name, lab);
+    }
+  /* f0 is in both manifests: one entry */
+  g_string_append (val, "f0.npy,f0.txt\n");
+  g_free (e2e_write (t, "train.csv", train->str));
+  g_free (e2e_write (t, "val.csv", val->str));
+  g_free (e2e_write (t, "x.ini", EXTRACT_CONFIG));
+  g_string_free (train, TRUE);
+  g_string_free (val, TRUE);
+}
+
+/* two processes extracting the same inputs into one cache both succeed and leave one
+ * valid entry per input; shards split the inputs; a damaged entry is not taken as
+ * valid but extracted again */
+static void
+test_extract (void)
+{
+  g_autoptr (E2e) t = e2e_new ();
+  const char *quiet[] = { "-q", NULL };
+  int tmp;
+
+  write_extract_data (t, 6);
+  {
+    GPid a = start_extract (t, quiet), b = start_extract (t, quiet);
+    g_assert_cmpint (wait_exit (a), ==, 0);
+    g_assert_cmpint (wait_exit (b), ==, 0);
+  }
+  g_assert_cmpint (count_cache (t, &tmp), ==, 2 * 6);
+  g_assert_cmpint (tmp, ==, 0);
+  /* every entry holds its input's features */
+  {
+    g_autofree char *dir = e2e_path (t, "cache");
+    g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+    const char *n;
+    int checked = 0;
+
+    while ((n = g_dir_read_name (d)) != NULL)
+      {
+        g_autofree char *p = g_build_filename (dir, n, NULL);
+        g_autofree float *x = NULL;
+        int64_t rows, cols;
+        int es;
+        g_autoptr (GError) error = NULL;
+
+        if (strstr (n, ".frames.") != NULL)
+          continue;
+        g_assert_true (spm_npy_read (p, (void **) &x, &rows, &cols, &es, &error));
+        g_assert_cmpint (rows, ==, 6);
+        g_assert_cmpint (cols, ==, 3);
+        g_assert_cmpfloat (fmod (x[0], 100.0), ==, 0.0);
+        g_assert_cmpfloat (x[17] - x[0], ==, 17.0);
+        checked++;
+      }
+    g_assert_cmpint (checked, ==, 6);
+  }
+
+  /* shards of a fresh cache: 0/2 and 1/2 together make every entry */
+  g_assert_cmpint (system (g_strdup_printf ("rm -rf '%s/cache'", t->dir)), ==, 0);
+  {
+    const char *s0[] = { "--shard", "0/2", "-q", NULL }, *s1[] = { "--shard", "1/2", "-q", NULL };
+    g_assert_cmpint (wait_exit (start_extract (t, s0)), ==, 0);
+    g_assert_cmpint (count_cache (t, &tmp), ==, 2 * 3);
+    g_assert_cmpint (wait_exit (start_extract (t, s1)), ==, 0);
+    g_assert_cmpint (count_cache (t, &tmp), ==, 2 * 6);
+  }
+
+  /* a damaged entry (cut short) is extracted again */
+  {
+    g_autofree char *dir = e2e_path (t, "cache");
+    g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+    const char *n;
+    g_autofree char *victim = NULL;
+    gsize len;
+    g_autofree char *bytes = NULL;
+    const char *verbose[] = { "-v", NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    int status;
+    g_auto (GStrv) env = g_get_environ ();
+    const char *argv[] = { g_getenv ("SEQPIPE_BIN"), "extract", "x.ini", "-v", NULL };
+    g_autoptr (GError) error = NULL;
+
+    (void) verbose;
+    while ((n = g_dir_read_name (d)) != NULL)
+      if (strstr (n, ".frames.") == NULL && victim == NULL)
+        victim = g_build_filename (dir, n, NULL);
+    g_assert_true (g_file_get_contents (victim, &bytes, &len, NULL));
+    g_assert_true (g_file_set_contents (victim, bytes, (gssize) len - 4, NULL));
+    g_assert_true (g_spawn_sync (t->dir, (char **) argv, env, G_SPAWN_DEFAULT, NULL, NULL, &out,
+                                 &err, &status, &error));
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+    g_assert_nonnull (strstr (err, "6 inputs: 1 extracted, 5 already cached, 0 failed"));
+  }
+}
+
+/* an input that cannot be read is exit 2 naming it; the others are extracted */
+static void
+test_extract_failure (void)
+{
+  g_autoptr (E2e) t = e2e_new ();
+  g_autofree char *err = NULL;
+  g_auto (GStrv) env = g_get_environ ();
+  const char *argv[] = { g_getenv ("SEQPIPE_BIN"), "extract", "x.ini", "-q", NULL };
+  g_autoptr (GError) error = NULL;
+  int status, tmp;
+
+  write_extract_data (t, 3);
+  g_free (e2e_write (t, "f1.npy", "not a npy file"));
+  g_assert_true (g_spawn_sync (t->dir, (char **) argv, env, G_SPAWN_DEFAULT, NULL, NULL, NULL,
+                               &err, &status, &error));
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 2);
+  g_assert_nonnull (strstr (err, "f1.npy: not a .npy file"));
+  g_assert_cmpint (count_cache (t, &tmp), ==, 2 * 2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -324,5 +510,7 @@ main (int argc, char **argv)
   g_test_add_func ("/e2e/cli/normalised-paths", test_normalised_paths);
   g_test_add_func ("/e2e/cli/unwritable-output-dir", test_unwritable_output_dir);
   g_test_add_func ("/e2e/cli/non-finite-features", test_non_finite_features);
+  g_test_add_func ("/e2e/cli/extract", test_extract);
+  g_test_add_func ("/e2e/cli/extract-failure", test_extract_failure);
   return g_test_run ();
 }

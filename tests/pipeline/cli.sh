@@ -35,7 +35,7 @@ expect 1 "unknown command" -- "$SEQPIPE" plugin
 has err "seqpipe: plugin: unknown command; did you mean 'plugins'?"
 expect 0 "plugins --help" -- "$SEQPIPE" plugins --help
 expect 0 "inspect --help" -- "$SEQPIPE" inspect --help
-for v in run train eval plugins inspect; do
+for v in run train eval extract plugins inspect; do
   expect 0 "help $v" -- "$SEQPIPE" help $v
   has out "seqpipe $v"
 done
