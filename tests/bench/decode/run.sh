@@ -14,7 +14,9 @@
 # and its decode-only rate `ffmpeg -threads N -i IN -f null -`, N = 1 and 2; the best
 # (shortest wall time) of RUNS runs each, printed as speed ratios seqpipe/ffmpeg
 # (targets: >= 1.5 against the sampled pipeline at fps = 5, >= 1.0 against decoding
-# only at fps = 10).
+# only at fps = 10), by wall time and by CPU time (the fairer one when other work
+# shares the cores).  Also ffmpeg -skip_frame noref -f null: how fast decoding gets
+# when every non-reference frame is dropped, the bound of what skipping can reach.
 #
 #   tests/bench/decode/run.sh [BUILD_DIR]        (default: build)
 #   environment: W, H (default 224x224), SECONDS_OF_VIDEO (default 20), RUNS (3),
@@ -84,16 +86,20 @@ count_packets() {
     -show_entries stream=nb_read_packets -of default=nw=1:nk=1 "$1"
 }
 
-# "WALL": the shortest wall time of $runs runs of the command given
+# "WALL CPU": the shortest wall time and the smallest CPU time (user + sys) of $runs
+# runs of the command given
 best() {
   : > "$work/wall"
-  local TIMEFORMAT='%R'
+  : > "$work/cpu"
+  local TIMEFORMAT='%R %U %S'
   for ((i = 0; i < runs; i++)); do
     { time "$@" > /dev/null 2> "$work/cmd.err"; } 2> "$work/t" \
       || { cat "$work/cmd.err" >&2; exit 1; }
-    cat "$work/t" >> "$work/wall"
+    read -r real user sys < "$work/t"
+    echo "$real" >> "$work/wall"
+    echo "$user + $sys" | bc -l >> "$work/cpu"
   done
-  sort -g "$work/wall" | head -n 1
+  echo "$(sort -g "$work/wall" | head -n 1) $(sort -g "$work/cpu" | head -n 1)"
 }
 
 # frames seqpipe delivered in the last run
@@ -137,27 +143,30 @@ sampled() {
   echo
   echo "sampled: 720p 30 fps, $dur s; scaled to ${w}x${h} RGB24; best of $runs;" \
     "load average: $(cut -d ' ' -f 1 /proc/loadavg)"
-  echo "speed ratios seqpipe/ffmpeg (wall): 'vs sampled' against -vf fps=F,scale," \
-    "'vs decode' against -f null"
-  printf '%-7s %-7s %4s %9s %9s %9s %6s %11s %10s\n' clip threads fps "ffdec s" "ffsamp s" \
-    "seqpipe s" frames "vs sampled" "vs decode"
+  echo "speed ratios seqpipe/ffmpeg: 'sampled' against -vf fps=F,scale, 'decode' against" \
+    "-f null, by wall and by CPU time; 'noref s': ffmpeg -skip_frame noref -f null, the"
+  echo "decode time no skipping of non-reference frames can go below (wall)"
+  printf '%-6s %3s %3s %8s %8s %8s %8s %6s %8s %8s %8s %8s\n' clip thr fps "ffdec s" \
+    "noref s" "ffsamp s" "seqp s" frames "sampled" "decode" "cpu:smp" "cpu:dec"
   for clip in "$h264" "$mpeg4"; do
-    local name codec
-    name=$(basename "$clip")
+    local codec
     codec=$(ffprobe -v error -select_streams v:0 -show_entries stream=codec_name \
       -of default=nw=1:nk=1 "$clip")
     for n in 1 2; do
-      local dec
-      dec=$(best ffmpeg -nostdin -v error -threads "$n" -i "$clip" -f null -)
+      local dec dec_cpu noref noref_cpu
+      read -r dec dec_cpu <<< "$(best ffmpeg -nostdin -v error -threads "$n" -i "$clip" -f null -)"
+      read -r noref noref_cpu <<< "$(best ffmpeg -nostdin -v error -threads "$n" \
+        -skip_frame noref -i "$clip" -f null -)"
       for f in 1 5 10; do
         write_config "$clip" "$f" "$n"
-        local samp sp
-        samp=$(best ffmpeg -nostdin -v error -threads "$n" -i "$clip" \
-          -vf "fps=$f,scale=$w:$h" -pix_fmt rgb24 -f null -)
-        sp=$(best run_seqpipe)
-        printf '%-7s %-7s %4s %9.2f %9.2f %9.2f %6s %11.2f %10.2f\n' "$codec" "$n" "$f" \
-          "$dec" "$samp" "$sp" "$(delivered)" "$(echo "$samp / $sp" | bc -l)" \
-          "$(echo "$dec / $sp" | bc -l)"
+        local samp samp_cpu sp sp_cpu
+        read -r samp samp_cpu <<< "$(best ffmpeg -nostdin -v error -threads "$n" -i "$clip" \
+          -vf "fps=$f,scale=$w:$h" -pix_fmt rgb24 -f null -)"
+        read -r sp sp_cpu <<< "$(best run_seqpipe)"
+        printf '%-6s %3s %3s %8.2f %8.2f %8.2f %8.2f %6s %8.2f %8.2f %8.2f %8.2f\n' \
+          "$codec" "$n" "$f" "$dec" "$noref" "$samp" "$sp" "$(delivered)" \
+          "$(echo "$samp / $sp" | bc -l)" "$(echo "$dec / $sp" | bc -l)" \
+          "$(echo "$samp_cpu / $sp_cpu" | bc -l)" "$(echo "$dec_cpu / $sp_cpu" | bc -l)"
       done
     done
   done
