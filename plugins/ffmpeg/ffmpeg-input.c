@@ -9,6 +9,11 @@
  * (receive) is reported as one broken frame and decoding goes on with the next
  * packet.  A container read error other than the end of file ends the input the
  * way the ffmpeg tool does (drain the decoder), and counts as one broken frame.
+ *
+ * Skipping (in->skip, ffmpeg-skip.h): each packet is sent as the plan says, with
+ * skip_frame set for it or not at all; a decoded frame is held back until the
+ * frames the plan kept from the decoder and that are displayed before it have been
+ * handed out, so the caller still sees every frame of the stream in display order.
  */
 #include "ffmpeg-input.h"
 
