@@ -17,6 +17,12 @@
  *    instants stay on the grid of the stream start, so a window delivers the same
  *    frames as a full run restricted to it.
  *  - broken frames: see ffmpeg-input.c; those outside the window are not reported.
+ *  - frames that will not be delivered and that no other frame refers to are not
+ *    decoded (ffmpeg-skip.h); they are numbered and sampled like decoded ones, so the
+ *    delivered frames are those of decoding everything.  When the skip plan turns
+ *    out wrong, decoding starts over without it and the frames already delivered
+ *    are not delivered again.  SEQPIPE_FFMPEG_DECODE_ALL=1 in the environment turns
+ *    skipping off, for tests that compare both ways.
  *  - libav's own log is silenced unless G_MESSAGES_DEBUG is set, so damaged inputs
  *    do not flood the terminal; failures reach the user as errors or broken frames.
  */
@@ -29,6 +35,7 @@
 #include "ffmpeg-sampler.h"
 #include "ffmpeg-scale.h"
 #include "ffmpeg-seek.h"
+#include "ffmpeg-skip.h"
 
 typedef struct {
   SpAvInput in;
@@ -44,6 +51,12 @@ typedef struct {
   SpFrameIndex seek;       /* native numbers when decoding started at a window's keyframe */
   gboolean resumed;        /* the sampler has been set for the first frame after that */
   gboolean done;
+  const SpInputInfo *input;  /* (transfer none) */
+  SpSkipPlan plan;         /* frames not to decode; method SP_SKIP_NEVER when off */
+  gboolean decode_all;     /* skipping is off (asked for, or the plan went wrong) */
+  int64_t delivered;       /* index of the last frame delivered; -1 before the first */
+  int broken_seen;         /* broken frames met since decoding (re)started */
+  int broken_reported;     /* broken frames reported; a restart does not repeat them */
 } FfDecoder;
 
 static void
@@ -93,6 +106,32 @@ expected_frames (const FfDecoder *d, const SpInputInfo *input, double fps)
   return native;
 }
 
+/* the SpSkipWanted of the plan: the sampler could take the frame at pts inside the
+ * window.  Times as in ff_decode; before the stream start is known, anything may be. */
+static gboolean
+may_deliver (gpointer data, int64_t prev, int64_t pts)
+{
+  FfDecoder *d = data;
+  const SpInputInfo *in = d->input;
+  if (d->origin == AV_NOPTS_VALUE)
+    return TRUE;
+  double t = (pts - d->origin) * av_q2d (d->in.stream->time_base);
+  if ((in->end >= 0 && t >= in->end) || (in->start > 0 && t < in->start))
+    return FALSE;
+  return sp_sampler_may_take (&d->sampler, prev == AV_NOPTS_VALUE ? prev : prev - d->origin,
+                              pts - d->origin);
+}
+
+/* a fresh skip plan for d->in (opened) */
+static void
+attach_plan (FfDecoder *d)
+{
+  SpSkipMethod m = d->decode_all ? SP_SKIP_NEVER : sp_skip_method (d->in.codec->codec_id);
+  sp_skip_clear (&d->plan);
+  sp_skip_init (&d->plan, m, may_deliver, d);
+  d->in.skip = m == SP_SKIP_NEVER ? NULL : &d->plan;
+}
+
 static gboolean
 ff_init (SpStage *st, GError **error)
 {
@@ -115,6 +154,9 @@ ff_init (SpStage *st, GError **error)
       return FALSE;
     }
   d->opened = TRUE;
+  d->input = st->input;
+  d->delivered = -1;
+  d->decode_all = g_strcmp0 (g_getenv ("SEQPIPE_FFMPEG_DECODE_ALL"), "1") == 0;
   if (!sp_av_input_open (&d->in, st->input->path, p->threads, error))
     return FALSE;
 
@@ -126,6 +168,8 @@ ff_init (SpStage *st, GError **error)
       if (!sp_av_seek_window (&d->in, p->threads, start, &d->seek, error))
         return FALSE;
     }
+  /* after the seek, which may reopen the input */
+  attach_plan (d);
   d->turns = sp_av_input_turns (&d->in);
   d->last_ticks = AV_NOPTS_VALUE;
   d->last_time = -INFINITY;
@@ -183,22 +227,37 @@ number_frame (FfDecoder *d, int64_t ticks, int64_t *index)
   return TRUE;
 }
 
-/* back to the stream's start after a seek whose frames the packets did not predict */
+/* back to the stream's start: after a seek whose frames the packets did not predict
+ * (nothing delivered yet), or after a skip plan went wrong (then without skipping;
+ * the frames up to d->delivered and the first d->broken_reported broken ones are
+ * not reported again) */
 static gboolean
-restart (SpStage *st, GError **error)
+restart (SpStage *st, const char *why, GError **error)
 {
   FfDecoder *d = st->priv;
   const char *path = d->in.path;
-  g_debug ("%s: frame times differ from packet times; decoding from the start", path);
+  g_debug ("%s: %s; decoding from the start", path, why);
   sp_frame_index_clear (&d->seek);
   sp_av_input_close (&d->in);
   if (!sp_av_input_open (&d->in, path, st->decoder->threads, error))
     return FALSE;
+  attach_plan (d);
+  d->broken_seen = 0;
+  d->resumed = FALSE;
   d->n_decoded = 0;
   d->last_ticks = AV_NOPTS_VALUE;
   d->last_time = -INFINITY;
   sp_sampler_init (&d->sampler, st->decoder->fps, d->in.stream->time_base);
   return TRUE;
+}
+
+/* for tests and -v: how many frames went undecoded */
+static void
+report_skipped (const FfDecoder *d)
+{
+  g_debug ("%s: not decoded: %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " frames, "
+           "%" G_GINT64_FORMAT " packets sent", d->in.path, d->plan.n_skipped, d->n_decoded,
+           d->in.n_sent);
 }
 
 static SpDecodeStatus
@@ -217,16 +276,30 @@ ff_decode (SpStage *st, SpFrame *frame, GError **error)
     }
   while (!d->done)
     {
+      gboolean skipped = FALSE;
       switch (sp_av_input_next (&d->in, d->frame, error))
         {
         case SP_AV_FRAME:
           break;
+        case SP_AV_SKIPPED:
+          skipped = TRUE;
+          break;
+        case SP_AV_DIVERGED:
+          d->decode_all = TRUE;
+          if (!restart (st, "decoded frames do not fit the skip plan", error))
+            return SP_DECODE_ERROR;
+          continue;
         case SP_AV_BROKEN:
-          /* only damage inside the window counts */
-          if (d->last_time >= in->start || in->start <= 0)
-            return SP_DECODE_BROKEN;
+          /* only damage inside the window counts, and once */
+          if ((d->last_time >= in->start || in->start <= 0)
+              && ++d->broken_seen > d->broken_reported)
+            {
+              d->broken_reported++;
+              return SP_DECODE_BROKEN;
+            }
           continue;
         case SP_AV_EOF:
+          report_skipped (d);
           d->done = TRUE;
           return SP_DECODE_EOF;
         case SP_AV_ERROR:
@@ -238,7 +311,7 @@ ff_decode (SpStage *st, SpFrame *frame, GError **error)
       int64_t index;
       if (!number_frame (d, ticks, &index))
         {
-          if (!restart (st, error))
+          if (!restart (st, "frame times differ from packet times", error))
             return SP_DECODE_ERROR;
           continue;
         }
@@ -250,6 +323,7 @@ ff_decode (SpStage *st, SpFrame *frame, GError **error)
 
       if (in->end >= 0 && t >= in->end)
         {
+          report_skipped (d);
           d->done = TRUE;
           return SP_DECODE_EOF;
         }
@@ -258,6 +332,19 @@ ff_decode (SpStage *st, SpFrame *frame, GError **error)
         continue;
       if (in->start > 0 && t < in->start)
         continue;
+      /* a frame the plan did not decode is one to deliver after all: damage before
+       * it, unseen by the plan, moved the samples */
+      if (skipped)
+        {
+          d->decode_all = TRUE;
+          if (!restart (st, "a frame that was not decoded is a sample", error))
+            return SP_DECODE_ERROR;
+          continue;
+        }
+      /* after a restart, what was delivered before is not delivered again */
+      if (index <= d->delivered)
+        continue;
+      d->delivered = index;
 
       if (!sp_scaler_convert (&d->scaler, d->frame, d->turns, frame->rgb, frame->width,
                               frame->height, in->path, error))
@@ -276,6 +363,7 @@ ff_finalize (SpStage *st)
   if (d->opened)
     sp_av_input_close (&d->in);
   sp_frame_index_clear (&d->seek);
+  sp_skip_clear (&d->plan);
   sp_scaler_clear (&d->scaler);
   av_frame_free (&d->frame);
 }

@@ -9,6 +9,11 @@
  * (receive) is reported as one broken frame and decoding goes on with the next
  * packet.  A container read error other than the end of file ends the input the
  * way the ffmpeg tool does (drain the decoder), and counts as one broken frame.
+ *
+ * Skipping (in->skip, ffmpeg-skip.h): each packet is sent as the plan says, with
+ * skip_frame set for it or not at all; a decoded frame is held back until the
+ * frames the plan kept from the decoder and that are displayed before it have been
+ * handed out, so the caller still sees every frame of the stream in display order.
  */
 #include "ffmpeg-input.h"
 
@@ -67,7 +72,9 @@ sp_av_input_open (SpAvInput *in, const char *path, int threads, GError **error)
 
   in->codec = avcodec_alloc_context3 (dec);
   in->pkt = av_packet_alloc ();
-  if (in->codec == NULL || in->pkt == NULL)
+  in->ahead = av_packet_alloc ();
+  in->held = av_frame_alloc ();
+  if (in->codec == NULL || in->pkt == NULL || in->ahead == NULL || in->held == NULL)
     {
       g_set_error (error, SP_PLUGIN_ERROR, SP_PLUGIN_ERROR_FAILED,
                    "%s: out of memory for the decoder", path);
@@ -91,23 +98,125 @@ sp_av_input_open (SpAvInput *in, const char *path, int threads, GError **error)
   return TRUE;
 }
 
+/* the next packet of our stream into in->pkt: the one kept by a seek, the one read
+ * ahead, or a new one; av_read_frame's answer */
+static int
+read_packet (SpAvInput *in)
+{
+  if (in->pending)
+    {
+      in->pending = FALSE;
+      return 0;
+    }
+  if (in->has_ahead)
+    {
+      in->has_ahead = FALSE;
+      av_packet_move_ref (in->pkt, in->ahead);
+      return in->ahead_ret;
+    }
+  for (;;)
+    {
+      int rd = av_read_frame (in->fmt, in->pkt);
+      if (rd < 0 || in->pkt->stream_index == in->stream->index)
+        return rd;
+      av_packet_unref (in->pkt);
+    }
+}
+
+/* TRUE when the packet after in->pkt is a keyframe or there is none; it is kept for
+ * the next read_packet() */
+static gboolean
+next_is_key (SpAvInput *in)
+{
+  if (!in->has_ahead)
+    {
+      for (;;)
+        {
+          in->ahead_ret = av_read_frame (in->fmt, in->ahead);
+          if (in->ahead_ret < 0 || in->ahead->stream_index == in->stream->index)
+            break;
+          av_packet_unref (in->ahead);
+        }
+      in->has_ahead = TRUE;
+    }
+  if (in->ahead_ret < 0)
+    return in->ahead_ret == AVERROR_EOF;
+  return (in->ahead->flags & AV_PKT_FLAG_KEY) != 0;
+}
+
+/* a frame the plan kept from the decoder: no picture, only its time */
+static SpAvStatus
+skipped_frame (AVFrame *frame, int64_t pts)
+{
+  frame->pts = pts;
+  frame->best_effort_timestamp = pts;
+  return SP_AV_SKIPPED;
+}
+
+/* sends in->pkt as the skip plan says; avcodec_send_packet's answer, 0 when the
+ * packet is not sent */
+static int
+send_planned (SpAvInput *in)
+{
+  SpSkipAction act = SP_SKIP_SEND;
+  if (in->skip != NULL)
+    {
+      gboolean key_next = sp_skip_wants_next (in->skip, in->pkt) ? next_is_key (in) : FALSE;
+      act = sp_skip_decide (in->skip, in->pkt, key_next);
+    }
+  if (act == SP_SKIP_DROP)
+    return 0;
+  /* with frame threads the context's skip_frame is copied for the packet when it is
+   * submitted, which send does once receive has said EAGAIN; a second frame of a
+   * packet that a bitstream filter split is submitted under the same setting,
+   * since nothing changes it before the next send */
+  in->codec->skip_frame = act == SP_SKIP_SEND_NONREF ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+  in->n_sent++;
+  return avcodec_send_packet (in->codec, in->pkt);
+}
+
 SpAvStatus
 sp_av_input_next (SpAvInput *in, AVFrame *frame, GError **error)
 {
   int ret;
+  int64_t pts;
 
   av_frame_unref (frame);
-  if (in->eof)
-    return SP_AV_EOF;
   for (;;)
     {
+      /* a decoded frame waits for the skipped frames displayed before it */
+      if (in->holding)
+        {
+          if (sp_skip_next_skipped (in->skip, in->held->best_effort_timestamp, &pts))
+            return skipped_frame (frame, pts);
+          av_frame_move_ref (frame, in->held);
+          in->holding = FALSE;
+          return SP_AV_FRAME;
+        }
+      if (in->eof)
+        {
+          if (in->skip != NULL && sp_skip_next_skipped (in->skip, G_MAXINT64, &pts))
+            return skipped_frame (frame, pts);
+          return SP_AV_EOF;
+        }
       ret = avcodec_receive_frame (in->codec, frame);
       if (ret == 0)
-        return SP_AV_FRAME;
+        {
+          if (in->skip == NULL)
+            return SP_AV_FRAME;
+          if (!sp_skip_decoded (in->skip, frame, &pts))
+            {
+              av_frame_unref (frame);
+              return SP_AV_DIVERGED;
+            }
+          av_frame_move_ref (in->held, frame);
+          in->holding = TRUE;
+          continue;
+        }
       if (ret == AVERROR_EOF)
         {
           in->eof = TRUE;
-          return SP_AV_EOF;
+          continue;
         }
       if (ret != AVERROR (EAGAIN))
         return SP_AV_BROKEN;
@@ -115,14 +224,10 @@ sp_av_input_next (SpAvInput *in, AVFrame *frame, GError **error)
         {
           /* a drained decoder answers EOF, never EAGAIN; do not spin */
           in->eof = TRUE;
-          return SP_AV_EOF;
+          continue;
         }
 
-      int rd = 0;
-      if (in->pending)
-        in->pending = FALSE;
-      else
-        rd = av_read_frame (in->fmt, in->pkt);
+      int rd = read_packet (in);
       if (rd < 0)
         {
           in->draining = TRUE;
@@ -136,12 +241,7 @@ sp_av_input_next (SpAvInput *in, AVFrame *frame, GError **error)
             return SP_AV_BROKEN;
           continue;
         }
-      if (in->pkt->stream_index != in->stream->index)
-        {
-          av_packet_unref (in->pkt);
-          continue;
-        }
-      ret = avcodec_send_packet (in->codec, in->pkt);
+      ret = send_planned (in);
       av_packet_unref (in->pkt);
       if (ret < 0 && ret != AVERROR (EAGAIN) && ret != AVERROR_EOF)
         return SP_AV_BROKEN;
@@ -180,6 +280,8 @@ void
 sp_av_input_close (SpAvInput *in)
 {
   av_packet_free (&in->pkt);
+  av_packet_free (&in->ahead);
+  av_frame_free (&in->held);
   avcodec_free_context (&in->codec);
   avformat_close_input (&in->fmt);
   in->stream = NULL;

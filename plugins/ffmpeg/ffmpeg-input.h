@@ -6,9 +6,14 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 
+#include "ffmpeg-skip.h"
+
 typedef enum {
   SP_AV_FRAME,    /* a decoded frame was written */
   SP_AV_BROKEN,   /* one packet or frame failed to decode; call again */
+  SP_AV_SKIPPED,  /* a frame that was not decoded (ffmpeg-skip.h): only its pts and
+                   * best_effort_timestamp are set */
+  SP_AV_DIVERGED, /* the skip plan no longer holds: decode again without one */
   SP_AV_EOF,      /* the decoder is drained */
   SP_AV_ERROR,    /* fatal; *error is set */
 } SpAvStatus;
@@ -19,6 +24,13 @@ typedef struct {
   AVCodecContext *codec;
   AVStream *stream;          /* the best video stream of fmt */
   AVPacket *pkt;
+  AVPacket *ahead;           /* the packet after pkt, read to decide on pkt */
+  int ahead_ret;             /* av_read_frame's answer for it; < 0 when there is none */
+  gboolean has_ahead;
+  AVFrame *held;             /* a decoded frame waiting for the skipped frames before it */
+  gboolean holding;
+  SpSkipPlan *skip;          /* (transfer none) may be NULL: decode every packet */
+  int64_t n_sent;            /* packets sent to the decoder */
   gboolean pending;          /* pkt holds a packet read ahead: send it first */
   gboolean draining;         /* the flush packet was sent */
   gboolean eof;
@@ -27,9 +39,10 @@ typedef struct {
 /* Opens path, picks the best video stream and opens its decoder with `threads`
  * codec threads (0 = as many as libavcodec chooses).  Errors name the file. */
 gboolean sp_av_input_open (SpAvInput *in, const char *path, int threads, GError **error);
-/* The next frame in display order into `frame` (unreferenced first).
- * Every failed avcodec_send_packet() or avcodec_receive_frame() and a container
- * read error before the end of the file each count as one SP_AV_BROKEN. */
+/* The next frame in display order into `frame` (unreferenced first): decoded, or,
+ * with in->skip set, one the plan kept from the decoder.  Every failed
+ * avcodec_send_packet() or avcodec_receive_frame() and a container read error
+ * before the end of the file each count as one SP_AV_BROKEN. */
 SpAvStatus sp_av_input_next (SpAvInput *in, AVFrame *frame, GError **error);
 void sp_av_input_close (SpAvInput *in);
 

@@ -1,6 +1,7 @@
 /* ffmpeg-sampler.c — the `fps` sampling rule of ffmpeg-sampler.h. */
 #include "ffmpeg-sampler.h"
 
+#include <libavutil/avutil.h>
 #include <libavutil/mathematics.h>
 
 /* fps = p/q (p, q from av_d2q), time base = a/b seconds per tick:
@@ -53,4 +54,16 @@ sp_sampler_take (SpSampler *s, int64_t ticks)
     return FALSE;
   sp_sampler_skip_past (s, ticks);
   return TRUE;
+}
+
+gboolean
+sp_sampler_may_take (const SpSampler *s, int64_t prev, int64_t ticks)
+{
+  if (s->all)
+    return TRUE;
+  SpSampler first = *s;
+  first.next = 0;
+  if (prev != AV_NOPTS_VALUE)
+    sp_sampler_skip_past (&first, prev);
+  return ticks >= sp_sampler_instant (&first, first.next);
 }

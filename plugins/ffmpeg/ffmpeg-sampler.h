@@ -30,5 +30,9 @@ gboolean sp_sampler_take (SpSampler *s, int64_t ticks);
 /* as if the frame at `ticks` had been taken: the next sample is the first instant
  * after it (to resume sampling after a seek) */
 void sp_sampler_skip_past (SpSampler *s, int64_t ticks);
+/* TRUE when the rule takes the frame at `ticks` that is displayed right after the
+ * frame at `prev` (AV_NOPTS_VALUE: the first), whatever came before: some instant
+ * t_k lies in (prev, ticks].  Does not change s. */
+gboolean sp_sampler_may_take (const SpSampler *s, int64_t prev, int64_t ticks);
 
 #endif

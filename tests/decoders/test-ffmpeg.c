@@ -3,7 +3,9 @@
  * Every clip is made once, at start-up, with lavfi's testsrc2; each case decodes
  * through the harness and compares the frame count, native indices and times with
  * ffprobe, the `fps` sample choice with the documented rule recomputed from
- * ffprobe's timestamps, and lossless clips with golden per-frame checksums. */
+ * ffprobe's timestamps, and lossless clips with golden per-frame checksums.  The
+ * frames that sampling leaves undecoded do not change what is delivered: the same
+ * frames as decoding every one (SEQPIPE_FFMPEG_DECODE_ALL=1). */
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
@@ -49,6 +51,26 @@ static const Clip other_clips[] = {
   { "gop.mkv", SRC "-c:v libx264 -g 12 -bf 2" },
   /* audio only */
   { "audio.wav", "-f lavfi -i sine=duration=0.2 -c:a pcm_s16le" },
+  /* for skipping: B-pyramids (the middle B-frame of each group is a reference) in
+   * one long GOP, in MP4 (dts from the file) and Matroska (dts made up by lavf) */
+  { "pyramid.mp4", "-f lavfi -i testsrc2=size=96x72:rate=30:duration=4 -c:v libx264 "
+                   "-pix_fmt yuv420p -g 250 -x264-params b-pyramid=normal:bframes=3" },
+  { "pyramid.mkv", "-f lavfi -i testsrc2=size=96x72:rate=30:duration=4 -c:v libx264 "
+                   "-pix_fmt yuv420p -g 250 -x264-params b-pyramid=normal:bframes=3" },
+  /* open GOPs: the B-frames before each non-IDR I-frame refer to the GOP before */
+  { "opengop.mkv", "-f lavfi -i testsrc2=size=96x72:rate=24:duration=4 -c:v libx264 "
+                   "-pix_fmt yuv420p -x264-params open-gop=1:keyint=20:min-keyint=20:"
+                   "scenecut=0:bframes=3:b-pyramid=normal" },
+  /* MPEG-4 part 2 and MPEG-2 with B-frames, in containers that store pts */
+  { "mpeg4-bf.mp4", "-f lavfi -i testsrc2=size=96x72:rate=20:duration=4 -c:v mpeg4 -q:v 5 "
+                    "-g 100 -bf 2" },
+  { "mpeg4-bf.mkv", "-f lavfi -i testsrc2=size=96x72:rate=20:duration=4 -c:v mpeg4 -q:v 5 "
+                    "-g 100 -bf 2" },
+  { "mpeg2-bf.ts", "-f lavfi -i testsrc2=size=96x72:rate=30:duration=3 -c:v mpeg2video "
+                   "-q:v 4 -g 15 -bf 2" },
+  /* FFV1 of keyframes only, whose 11th, 21st, 31st and 41st frames are damaged below */
+  { "intra.avi", "-f lavfi -i testsrc2=size=96x72:rate=25:duration=2 -c:v ffv1 -g 1 "
+                 "-pix_fmt yuv420p" },
 };
 
 static char *
@@ -312,14 +334,29 @@ test_size_change (void)
  * decoder seeks to the window's keyframe or decodes from the start ------------- */
 
 static int seeks;   /* windows the decoder started at a keyframe, from its debug log */
+static int restarts;  /* decodings started over from the stream start */
+/* from the decoder's last "not decoded: N of M frames" */
+static int64_t not_decoded = -1, of_frames = -1;
 
 static GLogWriterOutput
-count_seeks (GLogLevelFlags level, const GLogField *fields, gsize n, gpointer user_data)
+read_debug_log (GLogLevelFlags level, const GLogField *fields, gsize n, gpointer user_data)
 {
   for (gsize i = 0; i < n; i++)
-    if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0
-        && strstr (fields[i].value, "window starts at the keyframe") != NULL)
-      g_atomic_int_inc (&seeks);
+    {
+      if (!g_str_equal (fields[i].key, "MESSAGE") || fields[i].length >= 0)
+        continue;
+      const char *msg = fields[i].value, *nd;
+      if (strstr (msg, "window starts at the keyframe") != NULL)
+        g_atomic_int_inc (&seeks);
+      if (strstr (msg, "decoding from the start") != NULL)
+        g_atomic_int_inc (&restarts);
+      if ((nd = strstr (msg, "not decoded: ")) != NULL)
+        {
+          gint64 a = -1, b = -1;
+          if (sscanf (nd, "not decoded: %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT, &a, &b) == 2)
+            not_decoded = a, of_frames = b;
+        }
+    }
   return g_log_writer_default (level, fields, n, user_data);
 }
 
@@ -425,6 +462,195 @@ test_threads (void)
   dt_run_clear (&one);
   dt_run_clear (&two);
   dt_run_clear (&any);
+}
+
+/* ---- skipping: under fps, the frames nothing refers to and that will not be
+ * delivered are not decoded, and the delivered frames are those of decoding all --- */
+
+typedef struct {
+  const char *clip;
+  gboolean skips;      /* the codec lets the decoder leave frames undecoded */
+} SkipCase;
+
+static const SkipCase skip_cases[] = {
+  { "h264.mp4", TRUE },
+  { "vp9.webm", FALSE },
+  /* AVI stores no pts for a stream with B-frames: nothing to place skipped frames by */
+  { "mpeg4.avi", FALSE },
+  /* tables of one JPEG may serve the next: every frame is decoded */
+  { "mjpeg.avi", FALSE },
+  { "ffv1.mkv", TRUE },
+  { "theora.ogv", FALSE },
+  { "anim.gif", FALSE },
+  { "raw.y4m", TRUE },
+  { "pyramid.mp4", TRUE },
+  { "pyramid.mkv", TRUE },
+  { "opengop.mkv", TRUE },
+  { "vfr.mkv", TRUE },
+  { "mpeg4-bf.mp4", TRUE },
+  { "mpeg4-bf.mkv", TRUE },
+  { "mpeg2-bf.ts", TRUE },
+  { "change.ts", FALSE },
+};
+
+/* same frames, indices, times, pixels and broken count */
+static void
+assert_same_run (const DtRun *a, const DtRun *b)
+{
+  g_assert_cmpuint (a->frames->len, ==, b->frames->len);
+  for (guint i = 0; i < a->frames->len; i++)
+    {
+      const DtFrame *x = &g_array_index (a->frames, DtFrame, i);
+      const DtFrame *y = &g_array_index (b->frames, DtFrame, i);
+      g_assert_cmpint (x->index, ==, y->index);
+      g_assert_cmpfloat (x->time, ==, y->time);
+      g_assert_cmpstr (x->md5, ==, y->md5);
+    }
+  g_assert_cmpint (a->broken, ==, b->broken);
+}
+
+/* decodes with skipping into *skip (*skipped: frames not decoded) and with
+ * SEQPIPE_FFMPEG_DECODE_ALL=1 into *all */
+static void
+decode_both_ways (const char *file, const DtParams *prm, DtRun *skip, int64_t *skipped,
+                  DtRun *all)
+{
+  not_decoded = -1;
+  decode_ok (file, prm, skip);
+  g_assert_cmpint (not_decoded, >=, 0);
+  *skipped = not_decoded;
+  g_assert_true (g_setenv ("SEQPIPE_FFMPEG_DECODE_ALL", "1", TRUE));
+  not_decoded = -1;
+  decode_ok (file, prm, all);
+  g_unsetenv ("SEQPIPE_FFMPEG_DECODE_ALL");
+  g_assert_cmpint (not_decoded, ==, 0);
+}
+
+static void
+test_skip (gconstpointer data)
+{
+  const SkipCase *c = data;
+  g_autofree char *file = media (c->clip);
+  static const double rates[] = { 1, 2, 5, 7, 10 };
+  DtProbe p;
+
+  dt_probe (file, &p);
+  for (gsize i = 0; i < G_N_ELEMENTS (rates); i++)
+    for (int threads = 1; threads <= 2; threads++)
+      {
+        DtRun skip = { 0 }, all = { 0 };
+        int64_t skipped = 0;
+        DtParams prm = DT_PARAMS (rates[i], 32, 24);
+        prm.threads = threads;
+        int before = g_atomic_int_get (&restarts);
+        decode_both_ways (file, &prm, &skip, &skipped, &all);
+        g_test_message ("%s at fps %g, %d threads: %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
+                        " frames not decoded, %u delivered", c->clip, rates[i], threads,
+                        skipped, of_frames, skip.frames->len);
+        assert_same_run (&skip, &all);
+        /* the undamaged clips never need the way back */
+        g_assert_cmpint (g_atomic_int_get (&restarts), ==, before);
+        if (c->skips)
+          g_assert_cmpint (skipped, >, 0);
+        else
+          g_assert_cmpint (skipped, ==, 0);
+        /* and both are the documented rule, on ffprobe's frames */
+        if (!g_str_equal (c->clip, "change.ts"))
+          {
+            g_autoptr (GArray) want = expected_samples (&p, rates[i]);
+            g_assert_cmpuint (skip.frames->len, ==, want->len);
+            for (guint j = 0; j < want->len; j++)
+              g_assert_cmpint (g_array_index (skip.frames, DtFrame, j).index, ==,
+                               g_array_index (want, int64_t, j));
+          }
+        dt_run_clear (&skip);
+        dt_run_clear (&all);
+      }
+  dt_probe_clear (&p);
+}
+
+/* a long GOP of B-frames at 5 fps from 30: of each group of four (P, a reference B,
+ * two non-reference B), the two non-reference ones are left out unless sampled */
+static void
+test_skip_share (void)
+{
+  g_autofree char *file = media ("pyramid.mp4");
+  DtRun skip = { 0 }, all = { 0 };
+  int64_t skipped = 0;
+  DtParams prm = DT_PARAMS (5, 32, 24);
+  decode_both_ways (file, &prm, &skip, &skipped, &all);
+  assert_same_run (&skip, &all);
+  g_assert_cmpint (of_frames, ==, 120);
+  g_assert_cmpuint (skip.frames->len, ==, 20);
+  g_assert_cmpint (skipped, >=, 40);
+  dt_run_clear (&skip);
+  dt_run_clear (&all);
+
+  /* every frame delivered: nothing to skip */
+  prm.fps = 0;
+  decode_both_ways (file, &prm, &skip, &skipped, &all);
+  g_assert_cmpint (skipped, ==, 0);
+  dt_run_clear (&skip);
+  dt_run_clear (&all);
+}
+
+/* a window: frames before its start are not delivered either; in short GOPs the
+ * decoder also starts at the window's keyframe */
+static void
+test_skip_window (void)
+{
+  static const char *const clips[] = { "pyramid.mp4", "pyramid.mkv", "opengop.mkv",
+                                       "mpeg4-bf.mp4", "raw.y4m", "h264.mp4", "gop.mkv" };
+  for (gsize i = 0; i < G_N_ELEMENTS (clips); i++)
+    for (double fps = 0; fps <= 10; fps += 5)
+      {
+        g_autofree char *file = media (clips[i]);
+        DtRun skip = { 0 }, all = { 0 };
+        int64_t skipped = 0;
+        DtParams prm = DT_PARAMS (fps, 32, 24);
+        prm.start = 1.3;
+        prm.end = 1.9;
+        int before = g_atomic_int_get (&seeks);
+        decode_both_ways (file, &prm, &skip, &skipped, &all);
+        if (g_str_has_prefix (clips[i], "h264") || g_str_has_prefix (clips[i], "gop"))
+          g_assert_cmpint (g_atomic_int_get (&seeks), ==, before + 2);
+        g_test_message ("%s [1.3, 1.9) at fps %g: %" G_GINT64_FORMAT " not decoded", clips[i],
+                        fps, skipped);
+        assert_same_run (&skip, &all);
+        g_assert_cmpuint (skip.frames->len, >, 0);
+        dt_run_clear (&skip);
+        dt_run_clear (&all);
+      }
+}
+
+/* Damaged frames the plan could not foresee: the 11th, 21st, ... frame fails to
+ * decode, so at 5 fps the frame after it is the sample, one the plan left out.
+ * The decoder starts over without skipping and delivers what full decoding does. */
+static void
+test_skip_damaged (void)
+{
+  g_autofree char *file = media ("intra.avi");
+  DtProbe p;
+
+  dt_probe (file, &p);
+  g_assert_cmpint (p.n_frames, ==, 46);
+  for (int threads = 1; threads <= 2; threads++)
+    {
+      DtRun skip = { 0 }, all = { 0 };
+      int64_t skipped = 0;
+      DtParams prm = DT_PARAMS (5, 32, 24);
+      prm.threads = threads;
+      int before = g_atomic_int_get (&restarts);
+      decode_both_ways (file, &prm, &skip, &skipped, &all);
+      g_test_message ("%d threads: %u frames, %d broken; skipping %u frames, %d broken, "
+                      "%d restarts", threads, all.frames->len, all.broken, skip.frames->len,
+                      skip.broken, g_atomic_int_get (&restarts) - before);
+      g_assert_cmpint (g_atomic_int_get (&restarts), >, before);
+      assert_same_run (&skip, &all);
+      dt_run_clear (&skip);
+      dt_run_clear (&all);
+    }
+  dt_probe_clear (&p);
 }
 
 static void
@@ -610,6 +836,35 @@ damage_mjpeg (const char *file)
   g_assert_true (g_file_set_contents (file, data, len, NULL));
 }
 
+/* every byte 0xff in the 11th, 21st, 31st and 41st video chunk ("00dc") of an AVI
+ * file's movi list: those frames fail to decode */
+static void
+damage_avi (const char *file)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (file, &data, &len, NULL));
+  gsize at = 0;
+  while (at + 4 <= len && memcmp (data + at, "movi", 4) != 0)
+    at++;
+  g_assert_cmpuint (at + 4, <=, len);
+  at += 4;
+  int n = 0;
+  while (at + 8 <= len && memcmp (data + at, "00dc", 4) == 0)
+    {
+      guint32 size;
+      memcpy (&size, data + at + 4, 4);
+      size = GUINT32_FROM_LE (size);
+      g_assert_cmpuint (at + 8 + size, <=, len);
+      if (n == 10 || n == 20 || n == 30 || n == 40)
+        memset (data + at + 8, 0xff, size);
+      n++;
+      at += 8 + size + (size & 1);
+    }
+  g_assert_cmpint (n, ==, 50);
+  g_assert_true (g_file_set_contents (file, data, len, NULL));
+}
+
 static void
 concat_files (const char *a, const char *b, const char *out)
 {
@@ -648,6 +903,9 @@ make_media (void)
   g_autofree char *args = g_strdup_printf ("-i '%s' -c copy -bsf:v 'noise=drop=lt(n\\,3)'", gop);
   g_free (dt_ffmpeg (media_dir, "nokey.mkv", args));
 
+  g_autofree char *intra = media ("intra.avi");
+  damage_avi (intra);
+
   /* a display matrix on a stream copy */
   g_autofree char *h264 = media ("h264.mp4");
   for (int deg = 90; deg <= 270; deg += 90)
@@ -670,7 +928,7 @@ make_media (void)
 int
 main (int argc, char **argv)
 {
-  g_log_set_writer_func (count_seeks, NULL, NULL);
+  g_log_set_writer_func (read_debug_log, NULL, NULL);
   g_test_init (&argc, &argv, NULL);
   media_dir = dt_tmpdir ();
   make_media ();
@@ -696,6 +954,14 @@ main (int argc, char **argv)
       g_test_add_data_func (path, &window_cases[i], test_window);
     }
   g_test_add_func ("/ffmpeg/window-count", test_window_count);
+  for (gsize i = 0; i < G_N_ELEMENTS (skip_cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/ffmpeg/skip/same/%s", skip_cases[i].clip);
+      g_test_add_data_func (path, &skip_cases[i], test_skip);
+    }
+  g_test_add_func ("/ffmpeg/skip/share", test_skip_share);
+  g_test_add_func ("/ffmpeg/skip/window", test_skip_window);
+  g_test_add_func ("/ffmpeg/skip/damaged", test_skip_damaged);
   g_test_add_func ("/ffmpeg/threads", test_threads);
   static const char *const same_h264[] = { "h264.mp4", "40", "30" };
   static const char *const same_mjpeg[] = { "mjpeg.avi", "48", "36" };
