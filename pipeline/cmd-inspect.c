@@ -103,6 +103,22 @@ print_stage (const SpRegistryStage *s)
     printf ("  (none)\n");
 }
 
+static gint
+compare_names (gconstpointer a, gconstpointer b, gpointer data)
+{
+  (void) data;
+  return strcmp (a, b);
+}
+
+static gboolean
+print_tree_key (gpointer key, gpointer value, gpointer data)
+{
+  (void) value;
+  (void) data;
+  printf ("%s\n", (const char *) key);
+  return FALSE;
+}
+
 static void
 print_group (const SpHostGroup *g)
 {
@@ -119,13 +135,47 @@ print_group (const SpHostGroup *g)
   table_print (&t);
 }
 
+/* --keys: every GROUP.KEY a --set may name, one per line (the shell completion's
+ * list): the host's groups with their stages' keys, a sink's under sink:NAME with
+ * the sink's own name as NAME (what [sink:NAME] defaults to) */
+static void
+print_key_names (SpRegistry *reg)
+{
+  int n = 0;
+  const SpRegistryStage *stages = sp_registry_stages (reg, &n);
+  g_autoptr (GTree) seen = g_tree_new_full (compare_names, NULL, g_free, NULL);
+
+  for (const SpHostGroup *g = sp_host_groups; g->name; g++)
+    for (const SpHostKey *hk = g->keys; hk->key.name; hk++)
+      if (g->kind != SP_GROUP_SINK)
+        g_tree_insert (seen, g_strdup_printf ("%s.%s", g->name, hk->key.name), NULL);
+  for (int i = 0; i < n; i++)
+    {
+      const SpStageClass *k = stages[i].klass;
+      g_autofree char *group = k->kind == SP_STAGE_SINK ? g_strdup_printf ("sink:%s", k->name)
+                               : g_strdup (group_of (k->kind));
+      if (k->kind == SP_STAGE_SINK)
+        for (const SpHostKey *hk = sp_host_group_by_kind (SP_GROUP_SINK)->keys; hk->key.name;
+             hk++)
+          g_tree_insert (seen, g_strdup_printf ("%s.%s", group, hk->key.name), NULL);
+      for (const SpKey *key = k->keys; key && key->name; key++)
+        g_tree_insert (seen, g_strdup_printf ("%s.%s", group, key->name), NULL);
+    }
+  g_tree_foreach (seen, print_tree_key, NULL);
+}
+
 int
 sp_cmd_inspect (int argc, char **argv)
 {
   g_auto (GStrv) dirs = NULL;
+  gboolean keys = FALSE, quiet = FALSE, verbose = FALSE;
   GOptionEntry entries[] = {
     { "plugin-path", 'p', 0, G_OPTION_ARG_FILENAME_ARRAY, &dirs,
       "also search DIR first (repeatable)", "DIR" },
+    { "keys", 0, 0, G_OPTION_ARG_NONE, &keys,
+      "list every GROUP.KEY that --set may name (for shell completion)", NULL },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no effect (every verb takes -q)", NULL },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "no effect (every verb takes -v)", NULL },
     G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("NAME - describe a stage or a config "
@@ -138,6 +188,11 @@ sp_cmd_inspect (int argc, char **argv)
   if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
     fprintf (stderr, "seqpipe: inspect: %s\n", error->message);
     return 1;
+  }
+  if (keys && argc == 1) {
+    g_autoptr (SpRegistry) reg = sp_registry_new ((const char *const *) dirs);
+    print_key_names (reg);
+    return 0;
   }
   if (argc != 2) {
     fprintf (stderr, "seqpipe: inspect: expected one NAME (see `seqpipe inspect --help`)\n");

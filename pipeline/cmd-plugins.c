@@ -9,9 +9,13 @@ int
 sp_cmd_plugins (int argc, char **argv)
 {
   g_auto (GStrv) dirs = NULL;
+  gboolean quiet = FALSE, verbose = FALSE;
   GOptionEntry entries[] = {
     { "plugin-path", 'p', 0, G_OPTION_ARG_FILENAME_ARRAY, &dirs,
       "also search DIR first (repeatable)", "DIR" },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "only the stages, not the refused files",
+      NULL },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "no effect (every verb takes -v)", NULL },
     G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- list the plugins seqpipe finds");
@@ -37,6 +41,8 @@ sp_cmd_plugins (int argc, char **argv)
             sp_stage_kind_name (stages[i].klass->kind), stages[i].plugin->version,
             stages[i].file);
   const SpRegistryRefusal *refusals = sp_registry_refusals (reg, &n);
+  if (quiet)
+    return 0;
   if (n > 0)
     printf ("\nrefused:\n");
   for (int i = 0; i < n; i++)

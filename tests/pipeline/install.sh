@@ -168,6 +168,25 @@ else
   not_ok "seqpipe inspect oot-dec"
 fi
 
+# the man page and the bash completion, whose --set list comes from the key tables
+man=$(find "$dest" -name seqpipe.1 | head -n 1)
+[ -n "$man" ] && ok "man page installed" || not_ok "no seqpipe.1 installed"
+if [ -n "$man" ] && command -v man >/dev/null 2>&1; then
+  MANWIDTH=80 man -l "$man" 2>/dev/null | grep -q "EXIT STATUS" && ok "man renders the page" \
+    || not_ok "man -l seqpipe.1"
+fi
+comp=$(find "$dest" -path '*bash-completion/completions/seqpipe' | head -n 1)
+if [ -n "$comp" ]; then
+  ok "bash completion installed"
+  got=$(PATH="$(dirname "$bin"):$PATH" bash -c '. "$1"; COMP_WORDS=(seqpipe run c.ini --set decoder.f); COMP_CWORD=4; _seqpipe; printf "%s\n" "${COMPREPLY[@]}"' _ "$comp")
+  case "$got" in *decoder.fps=*) ok "completion offers decoder.fps= after --set" ;;
+    *) not_ok "completion after --set decoder.f offered: $got" ;; esac
+  got=$(bash -c '. "$1"; COMP_WORDS=(seqpipe ex); COMP_CWORD=1; _seqpipe; printf "%s\n" "${COMPREPLY[@]}"' _ "$comp")
+  [ "$got" = extract ] && ok "completion of a verb" || not_ok "completion of ex: $got"
+else
+  not_ok "no bash completion installed"
+fi
+
 # a run through it
 if grep -q "^npy .*sink" "$tmp/plugins.txt"; then
   : >"$tmp/run/a.oot"
