@@ -11,7 +11,8 @@ void
 spm_set_threads (int n)
 {
 #ifdef OPENBLAS_VERSION
-  openblas_set_num_threads (n > 0 ? n : 1);
+  /* 0: every core this process may run on */
+  openblas_set_num_threads (n > 0 ? n : (int) MAX (1u, g_get_num_processors ()));
 #else
   (void) n;
 #endif

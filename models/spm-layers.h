@@ -23,7 +23,8 @@ uint64_t spm_rng_next (SpmRng *rng);
 float    spm_rng_uniform (SpmRng *rng);                 /* [0, 1) */
 double   spm_rng_normal (SpmRng *rng);                  /* N(0, 1) */
 
-/* The number of BLAS threads used by every call below (openblas_set_num_threads). */
+/* The number of BLAS threads used by every call below (openblas_set_num_threads);
+ * 0 = every core the process may run on. */
 void spm_set_threads (int n);
 
 /* ---- recurrent layer: LSTM or vanilla tanh RNN ------------------------------
