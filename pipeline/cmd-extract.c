@@ -85,7 +85,6 @@ sp_cmd_extract (int argc, char **argv)
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "One line per input", NULL },
     { NULL, 0, 0, 0, NULL, NULL, NULL }
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("CONFIG");
   g_autoptr (GError) error = NULL;
   g_autoptr (SpConfig) c = NULL;
   g_autoptr (GArray) all = NULL;
@@ -95,24 +94,10 @@ sp_cmd_extract (int argc, char **argv)
   g_autoptr (SpProgress) progress = NULL;
   int i_shard = 0, n_shards = 1, hits = 0, failed;
 
-  g_option_context_set_summary (ctx, "Fill [train] cache-dir with the features of the inputs "
-                                     "of [train] manifest and val-manifest.");
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    {
-      fprintf (stderr, "seqpipe: extract: %s\n", error->message);
-      return 1;
-    }
-  if (argc != 2)
-    {
-      fprintf (stderr, "seqpipe: extract: expected one CONFIG (see seqpipe extract --help)\n");
-      return 1;
-    }
-  if (quiet && verbose)
-    {
-      fprintf (stderr, "seqpipe: extract: -q and -v exclude each other\n");
-      return 1;
-    }
+  if (!sp_cmd_parse ("extract", "CONFIG", "Fill [train] cache-dir with the features of the "
+                     "inputs of [train] manifest and val-manifest.", entries, &argc, &argv, 1, 1)
+      || !sp_cmd_quiet_verbose ("extract", quiet, verbose))
+    return 1;
   if (shard != NULL && !sp_parse_shard (shard, &i_shard, &n_shards))
     {
       fprintf (stderr, "seqpipe: extract: --shard %s: expected I/N with 0 <= I < N (e.g. 0/4)\n",

@@ -278,32 +278,16 @@ sp_cmd_run (int argc, char **argv)
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "One line per input", NULL },
     { NULL, 0, 0, 0, NULL, NULL, NULL }
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("CONFIG [INPUT...]");
-  g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) all_sets = g_ptr_array_new_with_free_func (g_free);
   RunArgs a = { 0 };
 
-  g_option_context_set_summary (ctx, "Run the pipeline of CONFIG over its inputs, or over the "
-                                     "INPUTs given here instead.");
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    {
-      fprintf (stderr, "seqpipe: run: %s\n", error->message);
-      return 1;
-    }
-  if (argc < 2)
-    {
-      fprintf (stderr, "seqpipe: run: expected a CONFIG file (see seqpipe run --help)\n");
-      return 1;
-    }
+  if (!sp_cmd_parse ("run", "CONFIG [INPUT...]", "Run the pipeline of CONFIG over its inputs, "
+                     "or over the INPUTs given here instead.", entries, &argc, &argv, 1, -1)
+      || !sp_cmd_quiet_verbose ("run", quiet, verbose))
+    return 1;
   if (jobs != -1 && (jobs < 1 || jobs > 64))
     {
       fprintf (stderr, "seqpipe: run: -j %d: expected 1 to 64 inputs at once\n", jobs);
-      return 1;
-    }
-  if (quiet && verbose)
-    {
-      fprintf (stderr, "seqpipe: run: -q and -v exclude each other\n");
       return 1;
     }
   if (shard != NULL && !sp_parse_shard (shard, &a.shard, &a.shards))
