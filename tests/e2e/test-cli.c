@@ -14,6 +14,14 @@
 #define CONFIG "[pipeline]\noutput-dir = out\ninputs = never.fake\n" \
                "[sink:lines]\nplugin = e2e-lines\npath = {stem}.txt\n"
 
+/* rm -rf t->dir/name */
+static void
+remove_tree (E2e *t, const char *name)
+{
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s/%s'", t->dir, name);
+  g_assert_cmpint (system (cmd), ==, 0);
+}
+
 static const char *
 status_of (const SpmJson *e)
 {
@@ -126,7 +134,7 @@ test_shards (void)
                        "[sink:lines]\nplugin = e2e-lines\npath = {stem}.txt\n"
                        "[sink:all]\nplugin = e2e-lines\npath = all.csv\n";
   const char *files[] = { "a.txt", "a-2.txt", "c.txt", "d.txt", "e.txt", NULL };
-  g_autofree char *whole[5] = { NULL };
+  char *whole[5] = { NULL };
   g_autofree char *whole_all = NULL;
 
   for (int i = 0; inputs[i] != NULL; i++)
@@ -142,7 +150,7 @@ test_shards (void)
       g_assert_nonnull (whole[i]);
     }
   whole_all = e2e_read (t, "out/all.csv");
-  g_assert_cmpint (system (g_strdup_printf ("rm -rf '%s/out'", t->dir)), ==, 0);
+  remove_tree (t, "out");
 
   g_free (run_shard (t, "0/2", config));
   g_free (run_shard (t, "1/2", config));
@@ -177,6 +185,8 @@ test_shards (void)
     joined = join_by_input (parts, inputs);
     g_assert_cmpstr (joined, ==, whole_all);
   }
+  for (int i = 0; i < 5; i++)
+    g_free (whole[i]);
 }
 
 /* --skip-existing: a second run leaves inputs whose outputs are newer alone and says
@@ -439,7 +449,7 @@ test_extract (void)
   }
 
   /* shards of a fresh cache: 0/2 and 1/2 together make every entry */
-  g_assert_cmpint (system (g_strdup_printf ("rm -rf '%s/cache'", t->dir)), ==, 0);
+  remove_tree (t, "cache");
   {
     const char *s0[] = { "--shard", "0/2", "-q", NULL }, *s1[] = { "--shard", "1/2", "-q", NULL };
     g_assert_cmpint (wait_exit (start_extract (t, s0)), ==, 0);

@@ -286,8 +286,12 @@ main (int argc, char **argv)
   return n == 2 ? 0 : 1;
 }
 EOT
+# a library built with sanitizers wants its runtime first in the program too
+san=
+ldd "$(pkg-config --variable=libdir seqpipe-check)/libseqpipe-check.so" 2>/dev/null \
+  | grep -q libasan && san="-fsanitize=address,undefined"
 # shellcheck disable=SC2046
-if cc -std=c11 -Wall -Wextra -Werror -o "$tmp/check" "$tmp/check.c" \
+if cc -std=c11 -Wall -Wextra -Werror $san -o "$tmp/check" "$tmp/check.c" \
      $(pkg-config --cflags --libs seqpipe-check) 2>"$tmp/cc2.log" \
    && "$tmp/check" "$tmp/plug" >"$tmp/check.log" 2>&1; then
   ok "a stage test built with pkg-config seqpipe-check drives the plugin"
