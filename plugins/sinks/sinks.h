@@ -11,5 +11,8 @@ extern const SpStageClass sp_sink_srt;
 extern const SpStageClass sp_sink_vtt;
 extern const SpStageClass sp_sink_timeline;
 extern const SpStageClass sp_sink_npy;
+extern const SpStageClass sp_sink_txt;
+extern const SpStageClass sp_sink_chapters;
+extern const SpStageClass sp_sink_audacity;
 
 #endif

@@ -1,0 +1,195 @@
+/* test-sinks-exports.c — txt, chapters and audacity through the harness, each read
+ * back by its reader: the lines, ffmpeg + ffprobe for the chapters (muxed into a
+ * Matroska copy of a video made at test time), a tab-separated parse for the label
+ * track whose times must equal the segments sink's. */
+#include "helpers.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spm-json.h"
+
+/* labels that FFmetadata must escape, non-ASCII, and a tab and a line break */
+static const char *const odd_labels[] = { "a=b", "semi;colon", "#hash \\ back", "café ☕",
+                                          "tab\there\nnewline", NULL };
+#define N_ODD 5
+/* frames i = 0..9 at i / 10 s, native index 3 i; label odd_seq[i] */
+static const int odd_seq[TEST_T] = { 0, 0, 1, 1, 1, 2, 3, 3, 4, 4 };
+
+static SpHarness *
+odd_sink (const char *stage, const char *path)
+{
+  GError *error = NULL;
+  SpInputInfo in = { .path = "clips/a b.mp4", .name = "a b.mp4", .stem = "a b", .end = -1 };
+  SpDecoderParams dec = { TEST_FPS, 16, 12, 0 };
+  SpHarness *h = sp_harness_new (SP_SINKS_DIR, stage, NULL, &in, &dec, &error);
+  g_assert_no_error (error);
+  sp_harness_set_labels (h, odd_labels, N_ODD);
+  sp_harness_set_feature_dim (h, TEST_D);
+  sp_harness_set_output (h, path, FALSE);
+  sp_harness_set_head (h, "labeler");
+  sp_harness_set_records (h, SP_RECORDS_FRAME);
+  g_assert_true (sp_harness_init (h, &error));
+  g_assert_no_error (error);
+  return h;
+}
+
+static void
+feed_odd (SpHarness *h)
+{
+  GError *error = NULL;
+  for (int i = 0; i < TEST_T; i++) {
+    float features[TEST_D] = { 0 };
+    SpFrame f = { 3 * i, i / TEST_FPS, 0, 0, NULL, features, TEST_D };
+    SpRecord r = { &f, odd_seq[i], 0.5f, NULL, NULL };
+    g_assert_true (sp_harness_write (h, &r, &error));
+    g_assert_no_error (error);
+  }
+  sink_flush_ok (h);
+}
+
+/* the segments of odd_seq: [start, end) in ms and label */
+static const struct { int start, end, label; } odd_segs[] = {
+  { 0, 200, 0 }, { 200, 500, 1 }, { 500, 600, 2 }, { 600, 800, 3 }, { 800, 1000, 4 },
+};
+#define N_ODD_SEGS 5
+
+static void
+test_txt (void)
+{
+  g_autoptr (TestDir) dir = test_dir_new ();
+  g_autofree char *path = g_build_filename (dir, "a.txt", NULL);
+  {
+    g_autoptr (SpHarness) h = odd_sink ("txt", path);
+    feed_odd (h);
+  }
+  g_auto (GStrv) lines = read_lines (path);
+  g_assert_cmpuint (g_strv_length (lines), ==, TEST_T);
+  for (int i = 0; i < TEST_T; i++) {
+    g_autofree char *want = g_strdup (odd_labels[odd_seq[i]]);
+    g_strdelimit (want, "\r\n", ' ');
+    g_assert_cmpstr (lines[i], ==, want);
+  }
+  /* an input without frames: an empty file */
+  {
+    g_autoptr (SpHarness) h = odd_sink ("txt", path);
+    sink_flush_ok (h);
+  }
+  gsize len = 1;
+  g_autofree char *empty = read_file (path, &len);
+  g_assert_cmpuint (len, ==, 0);
+}
+
+static gboolean
+run_tool (const char *cmd, char **out)
+{
+  int status = 0;
+  g_autofree char *err = NULL;
+  if (!g_spawn_command_line_sync (cmd, out, &err, &status, NULL))
+    return FALSE;
+  if (!g_spawn_check_wait_status (status, NULL)) {
+    g_test_message ("%s: %s", cmd, err);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* ffmpeg muxes the chapters file into a copy of a video; ffprobe reads them back */
+static void
+test_chapters (void)
+{
+  g_autoptr (TestDir) dir = test_dir_new ();
+  g_autofree char *path = g_build_filename (dir, "chapters.txt", NULL);
+  g_autofree char *video = g_build_filename (dir, "in.mkv", NULL);
+  g_autofree char *muxed = g_build_filename (dir, "out.mkv", NULL);
+  {
+    g_autoptr (SpHarness) h = odd_sink ("chapters", path);
+    feed_odd (h);
+  }
+  g_autofree char *text = read_file (path, NULL);
+  g_assert_true (g_str_has_prefix (text, ";FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\n"));
+  g_assert_nonnull (strstr (text, "title=a\\=b\n"));
+
+  g_autofree char *make = g_strdup_printf ("ffmpeg -nostdin -v error -y -f lavfi -i "
+                                           "testsrc2=size=64x48:rate=10:duration=1 -c:v ffv1 "
+                                           "'%s'", video);
+  g_autofree char *mux = g_strdup_printf ("ffmpeg -nostdin -v error -y -i '%s' -i '%s' "
+                                          "-map 0 -map_metadata 1 -codec copy '%s'",
+                                          video, path, muxed);
+  g_autofree char *probe = g_strdup_printf ("ffprobe -v error -show_chapters -of json '%s'",
+                                            muxed);
+  g_autofree char *json = NULL;
+  if (!run_tool (make, NULL)) {
+    g_test_fail_printf ("ffmpeg cannot make a test video: install ffmpeg "
+                        "(tests/install-deps.sh)");
+    return;
+  }
+  g_assert_true (run_tool (mux, NULL));
+  g_assert_true (run_tool (probe, &json));
+  GError *error = NULL;
+  g_autoptr (SpmJson) j = spm_json_parse (json, strlen (json), "ffprobe", &error);
+  g_assert_no_error (error);
+  const SpmJson *ch = spm_json_get (j, "chapters");
+  g_assert_nonnull (ch);
+  g_assert_cmpint (ch->n, ==, N_ODD_SEGS);
+  for (int i = 0; i < N_ODD_SEGS; i++) {
+    const SpmJson *c = ch->items[i];
+    /* ffprobe writes times as strings of seconds */
+    const SpmJson *st = spm_json_get (c, "start_time"), *et = spm_json_get (c, "end_time");
+    g_assert_nonnull (st);
+    g_assert_nonnull (et);
+    g_assert_cmpfloat_with_epsilon (g_ascii_strtod (st->string, NULL), odd_segs[i].start / 1e3,
+                                    1e-6);
+    g_assert_cmpfloat_with_epsilon (g_ascii_strtod (et->string, NULL), odd_segs[i].end / 1e3,
+                                    1e-6);
+    const SpmJson *title = spm_json_get (spm_json_get (c, "tags"), "title");
+    g_assert_nonnull (title);
+    g_assert_cmpstr (title->string, ==, odd_labels[odd_segs[i].label]);
+  }
+}
+
+/* the label track parsed back: three tab-separated fields a line, times equal to the
+ * segments sink's start and end columns */
+static void
+test_audacity (void)
+{
+  g_autoptr (TestDir) dir = test_dir_new ();
+  g_autofree char *path = g_build_filename (dir, "labels.txt", NULL);
+  g_autofree char *seg = g_build_filename (dir, "segments.csv", NULL);
+  {
+    g_autoptr (SpHarness) h = odd_sink ("audacity", path);
+    feed_odd (h);
+  }
+  {
+    g_autoptr (SpHarness) h = odd_sink ("segments", seg);
+    feed_odd (h);
+  }
+  g_auto (GStrv) lines = read_lines (path);
+  GError *error = NULL;
+  g_autoptr (SpCsv) csv = sp_csv_read (seg, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (lines), ==, N_ODD_SEGS);
+  g_assert_cmpint (csv->n_rows, ==, 1 + N_ODD_SEGS);
+  for (int i = 0; i < N_ODD_SEGS; i++) {
+    g_auto (GStrv) f = g_strsplit (lines[i], "\t", -1);
+    g_assert_cmpuint (g_strv_length (f), ==, 3);
+    g_assert_cmpstr (f[0], ==, csv->rows[1 + i].fields[0]);
+    g_assert_cmpstr (f[1], ==, csv->rows[1 + i].fields[1]);
+    g_assert_cmpfloat_with_epsilon (g_ascii_strtod (f[0], NULL), odd_segs[i].start / 1e3, 1e-9);
+    g_assert_cmpfloat_with_epsilon (g_ascii_strtod (f[1], NULL), odd_segs[i].end / 1e3, 1e-9);
+    g_autofree char *want = g_strdup (odd_labels[odd_segs[i].label]);
+    g_strdelimit (want, "\t\r\n", ' ');
+    g_assert_cmpstr (f[2], ==, want);
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/sinks/txt/lines", test_txt);
+  g_test_add_func ("/sinks/chapters/ffprobe", test_chapters);
+  g_test_add_func ("/sinks/audacity/parse-back", test_audacity);
+  return g_test_run ();
+}
