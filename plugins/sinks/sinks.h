@@ -14,5 +14,6 @@ extern const SpStageClass sp_sink_npy;
 extern const SpStageClass sp_sink_txt;
 extern const SpStageClass sp_sink_chapters;
 extern const SpStageClass sp_sink_audacity;
+extern const SpStageClass sp_sink_eaf;
 
 #endif

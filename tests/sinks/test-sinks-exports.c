@@ -1,7 +1,8 @@
 /* test-sinks-exports.c — txt, chapters and audacity through the harness, each read
  * back by its reader: the lines, ffmpeg + ffprobe for the chapters (muxed into a
  * Matroska copy of a video made at test time), a tab-separated parse for the label
- * track whose times must equal the segments sink's. */
+ * track whose times must equal the segments sink's, xmllint and XPath for the ELAN
+ * document. */
 #include "helpers.h"
 
 #include <math.h>
@@ -184,6 +185,82 @@ test_audacity (void)
   }
 }
 
+/* xmllint's answer to an XPath expression over file */
+static char *
+xpath (const char *file, const char *expr)
+{
+  g_autofree char *qfile = g_shell_quote (file), *qexpr = g_shell_quote (expr);
+  g_autofree char *cmd = g_strdup_printf ("xmllint --xpath %s %s", qexpr, qfile);
+  char *out = NULL;
+  g_assert_true (run_tool (cmd, &out));
+  return g_strchomp (out);
+}
+
+static void
+assert_xpath (const char *file, const char *expr, const char *want)
+{
+  g_autofree char *got = xpath (file, expr);
+  g_assert_cmpstr (got, ==, want);
+}
+
+/* xmllint: well-formed, then the tier, the slots and the values by XPath (Debian
+ * ships no EAF schema to validate against) */
+static void
+test_eaf (void)
+{
+  g_autoptr (TestDir) dir = test_dir_new ();
+  g_autofree char *path = g_build_filename (dir, "a.eaf", NULL);
+  g_autofree char *lint = g_strdup_printf ("xmllint --noout '%s'", path);
+  g_setenv ("SOURCE_DATE_EPOCH", "1700000000", TRUE);
+  {
+    g_autoptr (SpHarness) h = odd_sink ("eaf", path);
+    feed_odd (h);
+  }
+  if (!run_tool ("xmllint --version", NULL)) {
+    g_test_fail_printf ("xmllint is missing: install libxml2-utils (tests/install-deps.sh)");
+    return;
+  }
+  g_assert_true (run_tool (lint, NULL));
+  assert_xpath (path, "string(/ANNOTATION_DOCUMENT/@FORMAT)", "3.0");
+  assert_xpath (path, "string(/ANNOTATION_DOCUMENT/@DATE)", "2023-11-14T22:13:20Z");
+  assert_xpath (path, "string(//HEADER/@TIME_UNITS)", "milliseconds");
+  assert_xpath (path, "string(//MEDIA_DESCRIPTOR/@MIME_TYPE)", "video/mp4");
+  assert_xpath (path, "count(/ANNOTATION_DOCUMENT/TIER)", "1");
+  assert_xpath (path, "string(//TIER/@TIER_ID)", "labels");
+  assert_xpath (path, "string(//TIER/@LINGUISTIC_TYPE_REF)", "labels");
+  assert_xpath (path, "string(//LINGUISTIC_TYPE/@LINGUISTIC_TYPE_ID)", "labels");
+  assert_xpath (path, "string(//LINGUISTIC_TYPE/@TIME_ALIGNABLE)", "true");
+  assert_xpath (path, "count(//TIME_SLOT)", "6");
+  assert_xpath (path, "count(//ALIGNABLE_ANNOTATION)", "5");
+  for (int i = 0; i < N_ODD_SEGS; i++) {
+    g_autofree char *a = g_strdup_printf ("(//ALIGNABLE_ANNOTATION)[%d]", i + 1);
+    g_autofree char *q1 = g_strdup_printf ("string(//TIME_SLOT[@TIME_SLOT_ID = %s"
+                                           "/@TIME_SLOT_REF1]/@TIME_VALUE)", a);
+    g_autofree char *q2 = g_strdup_printf ("string(//TIME_SLOT[@TIME_SLOT_ID = %s"
+                                           "/@TIME_SLOT_REF2]/@TIME_VALUE)", a);
+    g_autofree char *qv = g_strdup_printf ("string(%s/ANNOTATION_VALUE)", a);
+    g_autofree char *w1 = g_strdup_printf ("%d", odd_segs[i].start);
+    g_autofree char *w2 = g_strdup_printf ("%d", odd_segs[i].end);
+    g_autofree char *wv = g_strdup (odd_labels[odd_segs[i].label]);
+    assert_xpath (path, q1, w1);
+    assert_xpath (path, q2, w2);
+    if (strchr (wv, '\n') != NULL)
+      *strchr (wv, '\n') = '\0';    /* xmllint prints the value as is: compare a prefix */
+    g_autofree char *got = xpath (path, qv);
+    g_assert_true (g_str_has_prefix (got, wv));
+  }
+  /* the media: the relative URL resolved against the document's directory is the input */
+  g_autofree char *rel = xpath (path, "string(//MEDIA_DESCRIPTOR/@RELATIVE_MEDIA_URL)");
+  g_autofree char *unescaped = g_uri_unescape_string (rel, NULL);
+  g_autofree char *joined = g_build_filename (dir, unescaped, NULL);
+  g_autofree char *resolved = g_canonicalize_filename (joined, NULL);
+  g_autofree char *input = g_canonicalize_filename ("clips/a b.mp4", NULL);
+  g_assert_cmpstr (resolved, ==, input);
+  g_autofree char *uri = xpath (path, "string(//MEDIA_DESCRIPTOR/@MEDIA_URL)");
+  g_autofree char *from_uri = g_filename_from_uri (uri, NULL, NULL);
+  g_assert_cmpstr (from_uri, ==, input);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -191,5 +268,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sinks/txt/lines", test_txt);
   g_test_add_func ("/sinks/chapters/ffprobe", test_chapters);
   g_test_add_func ("/sinks/audacity/parse-back", test_audacity);
+  g_test_add_func ("/sinks/eaf/xmllint", test_eaf);
   return g_test_run ();
 }
