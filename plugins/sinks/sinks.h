@@ -15,5 +15,6 @@ extern const SpStageClass sp_sink_txt;
 extern const SpStageClass sp_sink_chapters;
 extern const SpStageClass sp_sink_audacity;
 extern const SpStageClass sp_sink_eaf;
+extern const SpStageClass sp_sink_html;
 
 #endif

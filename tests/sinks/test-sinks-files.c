@@ -224,7 +224,7 @@ feed_and_flush (SpHarness *h, GError **error)
 }
 
 static const char *const text_sinks[] = { "csv", "jsonl", "segments", "srt", "vtt",
-                                           "timeline", "txt", "chapters", "audacity", "eaf",
+                                           "timeline", "txt", "chapters", "audacity", "eaf", "html",
                                            NULL };
 
 /* a full disk: every sink fails with an I/O error that names the file */
@@ -305,7 +305,8 @@ static void
 test_every_size (void)
 {
   const char *const stages[] = { "csv", "jsonl", "segments", "srt", "vtt", "timeline",
-                                 "npy", "txt", "chapters", "audacity", "eaf", NULL };
+                                 "npy", "txt", "chapters", "audacity", "eaf", "html",
+                                 NULL };
   signal (SIGXFSZ, SIG_IGN);     /* a write past the limit fails with EFBIG instead */
   g_autoptr (TestDir) dir = test_dir_new ();
   for (int s = 0; stages[s]; s++) {
