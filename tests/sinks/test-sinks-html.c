@@ -46,6 +46,35 @@ static const char probe[] =
   "  document.body.appendChild(out);\n"
   "})();</script>\n";
 
+/* the browser's profile: a directory tree, removed with everything in it */
+typedef char Profile;
+
+static void
+remove_tree (const char *path)
+{
+  GDir *d = g_dir_open (path, 0, NULL);
+  const char *name;
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL) {
+    g_autofree char *child = g_build_filename (path, name, NULL);
+    if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+      remove_tree (child);
+    else
+      g_remove (child);
+  }
+  if (d != NULL)
+    g_dir_close (d);
+  g_rmdir (path);
+}
+
+static void
+profile_free (Profile *p)
+{
+  if (p != NULL)
+    remove_tree (p);
+  g_free (p);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Profile, profile_free)
+
 static char *
 chromium (const char *profile, const char *const *extra, const char *url)
 {
@@ -83,7 +112,8 @@ test_html_browser (void)
     return;
   }
   g_autoptr (TestDir) dir = test_dir_new ();
-  g_autoptr (TestDir) profile = test_dir_new ();
+  g_autoptr (Profile) profile = g_dir_make_tmp ("seqpipe-chromium-XXXXXX", NULL);
+  g_assert_nonnull (profile);
   g_autofree char *video = g_build_filename (dir, "clip.webm", NULL);
   g_autofree char *page = g_build_filename (dir, "clip.html", NULL);
   g_autofree char *probed = g_build_filename (dir, "probe.html", NULL);
