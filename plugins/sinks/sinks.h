@@ -16,5 +16,6 @@ extern const SpStageClass sp_sink_chapters;
 extern const SpStageClass sp_sink_audacity;
 extern const SpStageClass sp_sink_eaf;
 extern const SpStageClass sp_sink_html;
+extern const SpStageClass sp_sink_mux;
 
 #endif

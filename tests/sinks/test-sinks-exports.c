@@ -2,7 +2,7 @@
  * back by its reader: the lines, ffmpeg + ffprobe for the chapters (muxed into a
  * Matroska copy of a video made at test time), a tab-separated parse for the label
  * track whose times must equal the segments sink's, xmllint and XPath for the ELAN
- * document. */
+ * document, ffprobe and ffmpeg's framemd5 for the labelled copy of a video. */
 #include "helpers.h"
 
 #include <math.h>
@@ -261,6 +261,117 @@ test_eaf (void)
   g_assert_cmpstr (from_uri, ==, input);
 }
 
+/* the hashes of a file's video packets, in order (ffmpeg's framemd5 of a stream copy:
+ * timestamps differ between containers, the packets' bytes must not) */
+static char **
+video_packet_hashes (const char *file)
+{
+  g_autofree char *q = g_shell_quote (file);
+  g_autofree char *cmd = g_strdup_printf ("ffmpeg -nostdin -v error -i %s -map 0:v -c copy "
+                                          "-f framemd5 -", q);
+  g_autofree char *out = NULL;
+  g_assert_true (run_tool (cmd, &out));
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  GPtrArray *h = g_ptr_array_new ();
+  for (int i = 0; lines[i]; i++) {
+    if (lines[i][0] == '#' || lines[i][0] == '\0')
+      continue;
+    const char *last = strrchr (lines[i], ',');
+    g_assert_nonnull (last);
+    g_ptr_array_add (h, g_strstrip (g_strdup (last + 1)));
+  }
+  g_ptr_array_add (h, NULL);
+  return (char **) g_ptr_array_free (h, FALSE);
+}
+
+/* the input copied with a labels stream and chapters: ffprobe sees both, and the video
+ * packets are the input's */
+static void
+check_mux (const char *video, const char *ext, const char *sub_codec)
+{
+  g_autoptr (TestDir) dir = test_dir_new ();
+  g_autofree char *name = g_strconcat ("out.", ext, NULL);
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  {
+    GError *error = NULL;
+    SpInputInfo in = { .path = video, .name = "in.mp4", .stem = "in", .end = -1 };
+    SpDecoderParams dec = { TEST_FPS, 16, 12, 0 };
+    g_autoptr (SpHarness) h = sp_harness_new (SP_SINKS_DIR, "mux", NULL, &in, &dec, &error);
+    g_assert_no_error (error);
+    sp_harness_set_labels (h, odd_labels, N_ODD);
+    sp_harness_set_output (h, path, FALSE);
+    sp_harness_set_records (h, SP_RECORDS_FRAME);
+    g_assert_true (sp_harness_init (h, &error));
+    g_assert_no_error (error);
+    feed_odd (h);
+  }
+  g_autofree char *q = g_shell_quote (path);
+  g_autofree char *probe = g_strdup_printf ("ffprobe -v error -show_chapters -show_streams "
+                                            "-of json %s", q);
+  g_autofree char *json = NULL;
+  g_assert_true (run_tool (probe, &json));
+  GError *error = NULL;
+  g_autoptr (SpmJson) j = spm_json_parse (json, strlen (json), "ffprobe", &error);
+  g_assert_no_error (error);
+  const SpmJson *ch = spm_json_get (j, "chapters"), *streams = spm_json_get (j, "streams");
+  g_assert_cmpint (ch->n, ==, N_ODD_SEGS);
+  for (int i = 0; i < N_ODD_SEGS; i++) {
+    const SpmJson *c = ch->items[i];
+    g_assert_cmpfloat_with_epsilon (g_ascii_strtod (spm_json_get (c, "start_time")->string,
+                                                    NULL), odd_segs[i].start / 1e3, 1e-6);
+    g_assert_cmpfloat_with_epsilon (g_ascii_strtod (spm_json_get (c, "end_time")->string,
+                                                    NULL), odd_segs[i].end / 1e3, 1e-6);
+    g_assert_cmpstr (spm_json_get (spm_json_get (c, "tags"), "title")->string, ==,
+                     odd_labels[odd_segs[i].label]);
+  }
+  int n_video = 0, n_sub = 0;
+  for (int i = 0; i < streams->n; i++) {
+    const char *type = spm_json_get (streams->items[i], "codec_type")->string;
+    if (strcmp (type, "video") == 0)
+      n_video++;
+    if (strcmp (type, "subtitle") == 0) {
+      n_sub++;
+      g_assert_cmpstr (spm_json_get (streams->items[i], "codec_name")->string, ==, sub_codec);
+    }
+  }
+  g_assert_cmpint (n_video, ==, 1);
+  g_assert_cmpint (n_sub, ==, 1);
+  /* the cues: one subtitle packet with text per segment (MP4's muxer adds an empty
+   * 2-byte sample where each cue ends) */
+  g_autofree char *list = g_strdup_printf ("ffprobe -v error -select_streams s -show_entries "
+                                           "packet=size -of csv=p=0 %s", q);
+  g_autofree char *sizes = NULL;
+  g_assert_true (run_tool (list, &sizes));
+  g_auto (GStrv) size = g_strsplit (sizes, "\n", -1);
+  int n_cues = 0;
+  for (int i = 0; size[i]; i++)
+    n_cues += atoi (size[i]) > 2;
+  g_assert_cmpint (n_cues, ==, N_ODD_SEGS);
+  g_auto (GStrv) a = video_packet_hashes (video);
+  g_auto (GStrv) b = video_packet_hashes (path);
+  g_assert_cmpuint (g_strv_length (a), ==, 10);
+  g_assert_cmpuint (g_strv_length (b), ==, g_strv_length (a));
+  for (guint i = 0; a[i]; i++)
+    g_assert_cmpstr (a[i], ==, b[i]);
+}
+
+static void
+test_mux (void)
+{
+  g_autoptr (TestDir) dir = test_dir_new ();
+  g_autofree char *video = g_build_filename (dir, "in.mp4", NULL);
+  g_autofree char *make = g_strdup_printf ("ffmpeg -nostdin -v error -y -f lavfi -i "
+                                           "testsrc2=size=64x48:rate=10:duration=1 -c:v libx264 "
+                                           "-pix_fmt yuv420p '%s'", video);
+  if (!run_tool (make, NULL)) {
+    g_test_fail_printf ("ffmpeg cannot make a test video: install ffmpeg "
+                        "(tests/install-deps.sh)");
+    return;
+  }
+  check_mux (video, "mkv", "webvtt");
+  check_mux (video, "mp4", "mov_text");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -269,5 +380,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sinks/chapters/ffprobe", test_chapters);
   g_test_add_func ("/sinks/audacity/parse-back", test_audacity);
   g_test_add_func ("/sinks/eaf/xmllint", test_eaf);
+  g_test_add_func ("/sinks/mux/ffprobe", test_mux);
   return g_test_run ();
 }
