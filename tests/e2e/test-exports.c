@@ -1,6 +1,7 @@
 /* `seqpipe run` and `seqpipe train` with the exports of the sinks plugin read back by
  * their own reader: the txt sink's label file, written by a labeler over a video made
- * at test time with every frame decoded, is the label file of a training manifest. */
+ * at test time with every frame decoded, is the label file of a training manifest;
+ * and every new export of one run, as the host names and renames them. */
 #include "e2e.h"
 
 #include "spm-model.h"
@@ -105,10 +106,75 @@ test_txt_round_trip (void)
   g_assert_nonnull (strstr (err, "mismatch"));
 }
 
+/* every export of a labeler run, written by the real host (temporary names renamed,
+ * one file per input): each is there, names its input as the host gives it, and no
+ * temporary file is left */
+static void
+test_every_export (void)
+{
+  g_autoptr (E2e) t = e2e_new ();
+  g_autoptr (SpmJson) sum = NULL;
+  g_autofree char *err = NULL, *seg = NULL, *eaf = NULL, *html = NULL, *chapters = NULL;
+  g_autofree char *probe = NULL, *mkv = NULL, *probe_out = NULL;
+  g_auto (GStrv) rows = NULL;
+  int status = 0;
+
+  g_assert_true (e2e_ffmpeg (t, "testsrc2=size=64x48:rate=10:duration=2",
+                             "-c:v libx264 -pix_fmt yuv420p", "media/clip.mp4"));
+  random_labeler (t, "random.safetensors");
+  g_assert_cmpint (e2e_run (t, "[pipeline]\ninputs = media/clip.mp4\noutput-dir = out\n"
+                            "[decoder]\nfps = 5\nwidth = 32\nheight = 24\n"
+                            "[model]\ncheckpoint = random.safetensors\n"
+                            "[head]\nplugin = labeler\n"
+                            "[sink:segments]\npath = {stem}.segments.csv\n"
+                            "[sink:txt]\npath = {stem}.txt\n"
+                            "[sink:chapters]\npath = {stem}.chapters.txt\n"
+                            "[sink:audacity]\npath = {stem}.labels.txt\n"
+                            "[sink:eaf]\npath = {stem}.eaf\n"
+                            "[sink:html]\npath = review/{stem}.html\n"
+                            "[sink:mux]\npath = {stem}.labelled.mkv\n", NULL, &err, NULL), ==, 0);
+  sum = e2e_summary (t);
+  g_assert_cmpstr (e2e_str (e2e_summary_input (sum, "clip.mp4"), "status"), ==, "ok");
+  g_assert_cmpint (e2e_count_temp_files (t), ==, 0);
+  /* fps = 5 over a 10 fps input: frames 0, 2, ..., 18 at 0, 0.2, ..., 1.8 s; the last
+   * segment ends one period after its last frame, at 2.0 s */
+  seg = e2e_read (t, "out/clip.segments.csv");
+  g_assert_nonnull (seg);
+  rows = g_strsplit (g_strstrip (seg), "\n", -1);
+  g_assert_cmpstr (rows[0], ==, "start,end,label,frames,score,start_frame,end_frame");
+  g_assert_true (g_str_has_prefix (rows[1], "0.000000,"));
+  {
+    g_auto (GStrv) first = g_strsplit (rows[1], ",", -1);
+    g_auto (GStrv) last = g_strsplit (rows[g_strv_length (rows) - 1], ",", -1);
+    g_assert_cmpuint (g_strv_length (first), ==, 7);
+    g_assert_cmpstr (first[5], ==, "0");
+    g_assert_cmpstr (last[1], ==, "2.000000");
+    g_assert_cmpstr (last[6], ==, "18");
+  }
+  chapters = e2e_read (t, "out/clip.chapters.txt");
+  g_assert_true (g_str_has_prefix (chapters, ";FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\n"
+                                   "START=0\n"));
+  g_assert_nonnull (strstr (chapters, "END=2000\n"));
+  eaf = e2e_read (t, "out/clip.eaf");
+  g_assert_nonnull (strstr (eaf, "RELATIVE_MEDIA_URL=\"../media/clip.mp4\""));
+  html = e2e_read (t, "out/review/clip.html");
+  g_assert_nonnull (strstr (html, "<video controls preload=\"auto\" "
+                            "src=\"../../media/clip.mp4\">"));
+  /* the copy: the chapters and the labels stream, found by ffprobe */
+  mkv = e2e_path (t, "out/clip.labelled.mkv");
+  probe = g_strdup_printf ("ffprobe -v error -show_entries stream=codec_type:chapter=id "
+                           "-of csv=p=0 '%s'", mkv);
+  g_assert_true (g_spawn_command_line_sync (probe, &probe_out, NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_nonnull (strstr (probe_out, "video"));
+  g_assert_nonnull (strstr (probe_out, "subtitle"));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/e2e/exports/txt-round-trip", test_txt_round_trip);
+  g_test_add_func ("/e2e/exports/every-export", test_every_export);
   return g_test_run ();
 }
