@@ -157,122 +157,149 @@ add_chapters (SpStage *st, AVFormatContext *out, const SpSegment *s, guint n)
   return TRUE;
 }
 
-/* copies the input into path with the labels stream and chapters */
-static gboolean
-remux (SpStage *st, MuxPriv *p, GError **error)
-{
-  const char *in_path = st->input->path, *path = st->output_path;
-  const SpSegment *s = (const SpSegment *) (void *) p->segments->data;
-  guint n = p->segments->len;
-  gboolean mov_text = p->format == FORMAT_MP4, ok = FALSE;
-  AVFormatContext *in = NULL, *out = NULL;
-  AVPacket *pkt = av_packet_alloc ();
-  g_autofree int *map = NULL;
-  char buf[32];
-  int ret, sub = -1;
+/* one copy in progress; remux_clear frees whatever was opened */
+typedef struct {
+  AVFormatContext *in, *out;
+  AVPacket *pkt;
+  int *map;             /* input stream -> output stream, -1 = left out */
+  int sub;              /* the labels stream */
+} Remux;
 
-  if (pkt == NULL)
-    return av_fail (error, AVERROR (ENOMEM), path, "cannot write");
-  if ((ret = avformat_open_input (&in, in_path, NULL, NULL)) < 0) {
-    av_fail (error, ret, in_path, "cannot open the input to copy it");
-    goto done;
+static void
+remux_clear (Remux *r)
+{
+  av_packet_free (&r->pkt);
+  if (r->out != NULL) {
+    if (r->out->pb != NULL)
+      avio_closep (&r->out->pb);
+    avformat_free_context (r->out);
+    r->out = NULL;
   }
-  if ((ret = avformat_find_stream_info (in, NULL)) < 0) {
-    av_fail (error, ret, in_path, "cannot read the input to copy it");
-    goto done;
-  }
-  if ((ret = avformat_alloc_output_context2 (&out, NULL, muxer_names[p->format], path)) < 0) {
-    av_fail (error, ret, path, "cannot create");
-    goto done;
-  }
-  map = g_new (int, in->nb_streams);
-  for (unsigned i = 0; i < in->nb_streams; i++) {
-    const AVCodecParameters *par = in->streams[i]->codecpar;
-    map[i] = -1;
-    if (avformat_query_codec (out->oformat, par->codec_id, FF_COMPLIANCE_NORMAL) != 1)
+  avformat_close_input (&r->in);
+  g_clear_pointer (&r->map, g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Remux, remux_clear)
+
+static gboolean
+open_input (Remux *r, const char *path, GError **error)
+{
+  int ret;
+  if ((ret = avformat_open_input (&r->in, path, NULL, NULL)) < 0)
+    return av_fail (error, ret, path, "cannot open the input to copy it");
+  if ((ret = avformat_find_stream_info (r->in, NULL)) < 0)
+    return av_fail (error, ret, path, "cannot read the input to copy it");
+  return TRUE;
+}
+
+/* the output's streams: the input's that the container can hold, then the labels */
+static gboolean
+add_streams (Remux *r, gboolean mov_text)
+{
+  r->map = g_new (int, r->in->nb_streams);
+  for (unsigned i = 0; i < r->in->nb_streams; i++) {
+    const AVStream *is = r->in->streams[i];
+    r->map[i] = -1;
+    if (avformat_query_codec (r->out->oformat, is->codecpar->codec_id,
+                              FF_COMPLIANCE_NORMAL) != 1)
       continue;   /* the container cannot hold it: left out */
-    AVStream *os = avformat_new_stream (out, NULL);
-    if (os == NULL || avcodec_parameters_copy (os->codecpar, par) < 0)
-      goto oom;
+    AVStream *os = avformat_new_stream (r->out, NULL);
+    if (os == NULL || avcodec_parameters_copy (os->codecpar, is->codecpar) < 0)
+      return FALSE;
     os->codecpar->codec_tag = 0;
-    os->time_base = in->streams[i]->time_base;
-    os->disposition = in->streams[i]->disposition;
-    av_dict_copy (&os->metadata, in->streams[i]->metadata, 0);
-    map[i] = os->index;
+    os->time_base = is->time_base;
+    os->disposition = is->disposition;
+    if (av_dict_copy (&os->metadata, is->metadata, 0) < 0)
+      return FALSE;
+    r->map[i] = os->index;
   }
-  AVStream *ss = avformat_new_stream (out, NULL);
+  AVStream *ss = avformat_new_stream (r->out, NULL);
   if (ss == NULL)
-    goto oom;
+    return FALSE;
   ss->codecpar->codec_type = AVMEDIA_TYPE_SUBTITLE;
   ss->codecpar->codec_id = mov_text ? AV_CODEC_ID_MOV_TEXT : AV_CODEC_ID_WEBVTT;
   ss->time_base = (AVRational) { 1, 1000 };
-  av_dict_set (&ss->metadata, "title", "labels", 0);
-  sub = ss->index;
-  if (!add_chapters (st, out, s, n))
-    goto oom;
-  av_dict_copy (&out->metadata, in->metadata, 0);
+  r->sub = ss->index;
+  return av_dict_set (&ss->metadata, "title", "labels", 0) >= 0
+         && av_dict_copy (&r->out->metadata, r->in->metadata, 0) >= 0;
+}
 
-  if ((ret = avio_open (&out->pb, path, AVIO_FLAG_WRITE)) < 0) {
-    av_fail (error, ret, path, "cannot create");
-    goto done;
+static gboolean
+open_output (SpStage *st, MuxPriv *p, Remux *r, GError **error)
+{
+  const char *path = st->output_path;
+  const SpSegment *s = (const SpSegment *) (void *) p->segments->data;
+  int ret = avformat_alloc_output_context2 (&r->out, NULL, muxer_names[p->format], path);
+  if (ret < 0)
+    return av_fail (error, ret, path, "cannot create");
+  if (!add_streams (r, p->format == FORMAT_MP4) || !add_chapters (st, r->out, s, p->segments->len))
+    return av_fail (error, AVERROR (ENOMEM), path, "cannot write");
+  if ((ret = avio_open (&r->out->pb, path, AVIO_FLAG_WRITE)) < 0)
+    return av_fail (error, ret, path, "cannot create");
+  if ((ret = avformat_write_header (r->out, NULL)) < 0)
+    return av_fail (error, ret, path, "cannot write");
+  return TRUE;
+}
+
+/* one cue per segment; the muxer interleaves them with the copied packets */
+static gboolean
+write_cues (SpStage *st, MuxPriv *p, Remux *r, GError **error)
+{
+  const SpSegment *s = (const SpSegment *) (void *) p->segments->data;
+  AVRational ms = { 1, 1000 }, tb = r->out->streams[r->sub]->time_base;
+  char buf[32];
+  int ret;
+  for (guint i = 0; i < p->segments->len; i++) {
+    if ((ret = cue_packet (r->pkt, sp_sink_label (st, s[i].label, buf),
+                           p->format == FORMAT_MP4)) < 0)
+      return av_fail (error, ret, st->output_path, "cannot write");
+    r->pkt->stream_index = r->sub;
+    r->pkt->pts = r->pkt->dts = av_rescale_q (ms_of (s[i].start), ms, tb);
+    r->pkt->duration = av_rescale_q (ms_of (s[i].end) - ms_of (s[i].start), ms, tb);
+    r->pkt->flags |= AV_PKT_FLAG_KEY;
+    if ((ret = av_interleaved_write_frame (r->out, r->pkt)) < 0)
+      return av_fail (error, ret, st->output_path, "cannot write");
   }
-  if ((ret = avformat_write_header (out, NULL)) < 0) {
-    av_fail (error, ret, path, "cannot write");
-    goto done;
-  }
-  AVRational sub_tb = out->streams[sub]->time_base;
-  for (guint i = 0; i < n; i++) {
-    if ((ret = cue_packet (pkt, sp_sink_label (st, s[i].label, buf), mov_text)) < 0)
-      goto oom;
-    pkt->stream_index = sub;
-    pkt->pts = pkt->dts = av_rescale_q (ms_of (s[i].start), (AVRational) { 1, 1000 }, sub_tb);
-    pkt->duration = av_rescale_q (ms_of (s[i].end) - ms_of (s[i].start),
-                                  (AVRational) { 1, 1000 }, sub_tb);
-    pkt->flags |= AV_PKT_FLAG_KEY;
-    if ((ret = av_interleaved_write_frame (out, pkt)) < 0) {
-      av_fail (error, ret, path, "cannot write");
-      goto done;
-    }
-  }
-  while ((ret = av_read_frame (in, pkt)) >= 0) {
-    int si = pkt->stream_index;
-    if (si < 0 || (unsigned) si >= in->nb_streams || map[si] < 0) {
-      av_packet_unref (pkt);
+  return TRUE;
+}
+
+/* every packet of the input's kept streams, as it is */
+static gboolean
+copy_packets (SpStage *st, Remux *r, GError **error)
+{
+  int ret;
+  while ((ret = av_read_frame (r->in, r->pkt)) >= 0) {
+    int si = r->pkt->stream_index;
+    if (si < 0 || (unsigned) si >= r->in->nb_streams || r->map[si] < 0) {
+      av_packet_unref (r->pkt);
       continue;
     }
-    av_packet_rescale_ts (pkt, in->streams[si]->time_base, out->streams[map[si]]->time_base);
-    pkt->stream_index = map[si];
-    pkt->pos = -1;
-    if ((ret = av_interleaved_write_frame (out, pkt)) < 0) {
-      av_fail (error, ret, path, "cannot write");
-      goto done;
-    }
+    av_packet_rescale_ts (r->pkt, r->in->streams[si]->time_base,
+                          r->out->streams[r->map[si]]->time_base);
+    r->pkt->stream_index = r->map[si];
+    r->pkt->pos = -1;
+    if ((ret = av_interleaved_write_frame (r->out, r->pkt)) < 0)
+      return av_fail (error, ret, st->output_path, "cannot write");
   }
-  if (ret != AVERROR_EOF) {
-    av_fail (error, ret, in_path, "cannot read the input to copy it");
-    goto done;
-  }
-  if ((ret = av_write_trailer (out)) < 0) {
-    av_fail (error, ret, path, "cannot write");
-    goto done;
-  }
-  if ((ret = avio_closep (&out->pb)) < 0) {
-    av_fail (error, ret, path, "cannot write");
-    goto done;
-  }
-  ok = TRUE;
-  goto done;
-oom:
-  av_fail (error, AVERROR (ENOMEM), path, "cannot write");
-done:
-  av_packet_free (&pkt);
-  if (out != NULL) {
-    if (out->pb != NULL)
-      avio_closep (&out->pb);
-    avformat_free_context (out);
-  }
-  avformat_close_input (&in);
-  return ok;
+  if (ret != AVERROR_EOF)
+    return av_fail (error, ret, st->input->path, "cannot read the input to copy it");
+  return TRUE;
+}
+
+/* copies the input into the sink's path with the labels stream and chapters */
+static gboolean
+remux (SpStage *st, MuxPriv *p, GError **error)
+{
+  g_auto (Remux) r = { 0 };
+  int ret;
+  r.pkt = av_packet_alloc ();
+  if (r.pkt == NULL)
+    return av_fail (error, AVERROR (ENOMEM), st->output_path, "cannot write");
+  if (!open_input (&r, st->input->path, error) || !open_output (st, p, &r, error)
+      || !write_cues (st, p, &r, error) || !copy_packets (st, &r, error))
+    return FALSE;
+  if ((ret = av_write_trailer (r.out)) < 0 || (ret = avio_closep (&r.out->pb)) < 0)
+    return av_fail (error, ret, st->output_path, "cannot write");
+  return TRUE;
 }
 
 static gboolean

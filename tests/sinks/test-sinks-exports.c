@@ -370,6 +370,34 @@ test_mux (void)
   }
   check_mux (video, "mkv", "webvtt");
   check_mux (video, "mp4", "mov_text");
+
+  /* an input that is gone by the end: the input's error, naming it */
+  g_autofree char *gone = g_build_filename (dir, "gone.mp4", NULL);
+  g_autofree char *out = g_build_filename (dir, "out.mkv", NULL);
+  GError *error = NULL;
+  SpInputInfo in = { .path = gone, .name = "gone.mp4", .stem = "gone", .end = -1 };
+  SpDecoderParams dec = { TEST_FPS, 16, 12, 0 };
+  g_autoptr (SpHarness) h = sp_harness_new (SP_SINKS_DIR, "mux", NULL, &in, &dec, &error);
+  g_assert_no_error (error);
+  sp_harness_set_labels (h, odd_labels, N_ODD);
+  sp_harness_set_output (h, out, FALSE);
+  sp_harness_set_records (h, SP_RECORDS_FRAME);
+  g_assert_true (sp_harness_init (h, &error));
+  g_assert_no_error (error);
+  g_assert_false (sp_harness_flush (h, &error));
+  g_assert_error (error, SP_PLUGIN_ERROR, SP_PLUGIN_ERROR_IO);
+  g_assert_true (g_str_has_prefix (error->message, gone));
+  g_clear_error (&error);
+
+  /* a path without a container's extension: a config error at init */
+  g_autofree char *odd = g_build_filename (dir, "out.labels", NULL);
+  g_autoptr (SpHarness) h2 = sp_harness_new (SP_SINKS_DIR, "mux", NULL, &in, &dec, &error);
+  g_assert_no_error (error);
+  sp_harness_set_output (h2, odd, FALSE);
+  sp_harness_set_records (h2, SP_RECORDS_FRAME);
+  g_assert_false (sp_harness_init (h2, &error));
+  g_assert_error (error, SP_PLUGIN_ERROR, SP_PLUGIN_ERROR_CONFIG);
+  g_clear_error (&error);
 }
 
 int
