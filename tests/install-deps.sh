@@ -5,7 +5,8 @@ set -eu
 pkgs="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
       libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
       libglib2.0-dev libopenblas-dev libstb-dev ffmpeg bc
-      python3-torch python3-torchvision python3-numpy"
+      python3-torch python3-torchvision python3-numpy
+      chromium libxml2-utils"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -33,7 +33,7 @@ sp_cues_write (SpStage *st, const SpRecord *r, SpCueFormat format, GError **erro
 {
   SpCuesPriv *p = st->priv;
   SpSegment done;
-  if (sp_segmenter_push (&p->seg, r->label, r->frame->time, r->score, &done))
+  if (sp_segmenter_push (&p->seg, r, &done))
     return write_cue (st, p, format, &done, error);
   return TRUE;
 }

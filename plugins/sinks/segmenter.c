@@ -2,26 +2,30 @@
 #include "segmenter.h"
 
 gboolean
-sp_segmenter_push (SpSegmenter *s, int label, double time, double score, SpSegment *done)
+sp_segmenter_push (SpSegmenter *s, const SpRecord *r, SpSegment *done)
 {
   gboolean closed = FALSE;
+  double time = r->frame->time;
   if (s->n == 0)
     s->first_time = time;
-  if (s->open && s->cur.label != label) {
+  if (s->open && s->cur.label != r->label) {
     *done = s->cur;
     done->end = time;
+    done->end_frame = s->last_index;
     done->score = s->score_sum / (double) s->cur.frames;
     s->open = FALSE;
     closed = TRUE;
   }
   if (!s->open) {
-    s->cur = (SpSegment) { .label = label, .start = time, .end = time, .frames = 0 };
+    s->cur = (SpSegment) { .label = r->label, .start = time, .end = time, .frames = 0,
+                           .start_frame = r->frame->index, .end_frame = r->frame->index };
     s->score_sum = 0;
     s->open = TRUE;
   }
   s->cur.frames++;
-  s->score_sum += score;
+  s->score_sum += r->score;
   s->last_time = time;
+  s->last_index = r->frame->index;
   s->n++;
   return closed;
 }
@@ -43,6 +47,7 @@ sp_segmenter_finish (SpSegmenter *s, const SpDecoderParams *dec, SpSegment *done
     return FALSE;
   *done = s->cur;
   done->end = s->last_time + sp_segmenter_period (s, dec);
+  done->end_frame = s->last_index;
   done->score = s->score_sum / (double) s->cur.frames;
   s->open = FALSE;
   return TRUE;

@@ -8,6 +8,11 @@
  *            the input, time of its last frame + the frame period P
  *   frames = number of frames in the run
  *   score  = mean score of its frames
+ *   start_frame = native index (SpFrame.index) of its first frame
+ *   end_frame   = native index of its last frame, inclusive: the segment's frames
+ *                 are start_frame..end_frame of the input (when [decoder] fps samples
+ *                 frames, the native frames between two delivered ones are not
+ *                 delivered, so end_frame + 1 may be less than the next start_frame)
  * P = 1 / [decoder] fps when fps > 0; otherwise the mean spacing of the input's
  * frames, (t_last - t_first) / (n - 1); 0 for an input of one frame.
  * Segments therefore tile [t_first, t_last + P) without gaps, half-open like the
@@ -22,6 +27,7 @@ typedef struct {
   double start, end;
   gint64 frames;
   double score;          /* mean */
+  gint64 start_frame, end_frame;   /* native indices of the first and last frame */
 } SpSegment;
 
 typedef struct {
@@ -29,12 +35,13 @@ typedef struct {
   SpSegment cur;
   double score_sum;
   double first_time, last_time;
+  gint64 last_index;
   gint64 n;              /* frames seen */
 } SpSegmenter;
 
-/* One frame.  TRUE when it closed the previous segment, which is then in *done. */
-gboolean sp_segmenter_push (SpSegmenter *s, int label, double time, double score,
-                            SpSegment *done);
+/* One frame record (frame set).  TRUE when it closed the previous segment, which is
+ * then in *done. */
+gboolean sp_segmenter_push (SpSegmenter *s, const SpRecord *r, SpSegment *done);
 /* End of input.  TRUE when there was a last segment, then in *done. */
 gboolean sp_segmenter_finish (SpSegmenter *s, const SpDecoderParams *dec, SpSegment *done);
 /* the frame period P defined above */

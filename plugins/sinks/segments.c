@@ -1,6 +1,7 @@
 /* segments.c — the `segments` sink: runs of equal labels of the labeler,
- *   [input,]start,end,label,frames,score
- * with start, end, frames and score as defined in segmenter.h. */
+ *   [input,]start,end,label,frames,score,start_frame,end_frame
+ * with every column as defined in segmenter.h (end_frame is the segment's last frame,
+ * inclusive). */
 #include <seqpipe/plugin.h>
 
 #include "fields.h"
@@ -21,8 +22,9 @@ segments_init (SpStage *st, GError **error)
   p->line = g_string_sized_new (256);
   if (!sp_out_open (&p->out, st->output_path, error))
     return FALSE;
-  g_string_append (p->line, st->combined ? "input,start,end,label,frames,score\n"
-                                         : "start,end,label,frames,score\n");
+  if (st->combined)
+    g_string_append (p->line, "input,");
+  g_string_append (p->line, "start,end,label,frames,score,start_frame,end_frame\n");
   return sp_out_gstring (&p->out, p->line, error);
 }
 
@@ -42,7 +44,8 @@ write_segment (SpStage *st, SegmentsPriv *p, const SpSegment *s, GError **error)
   sp_csv_append_field (l, sp_sink_label (st, s->label, buf));
   g_string_append_printf (l, ",%" G_GINT64_FORMAT ",", s->frames);
   sp_append_fixed (l, s->score);
-  g_string_append_c (l, '\n');
+  g_string_append_printf (l, ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT "\n", s->start_frame,
+                          s->end_frame);
   return sp_out_gstring (&p->out, l, error);
 }
 
@@ -51,7 +54,7 @@ segments_write (SpStage *st, const SpRecord *r, GError **error)
 {
   SegmentsPriv *p = st->priv;
   SpSegment done;
-  if (sp_segmenter_push (&p->seg, r->label, r->frame->time, r->score, &done))
+  if (sp_segmenter_push (&p->seg, r, &done))
     return write_segment (st, p, &done, error);
   return TRUE;
 }
@@ -78,7 +81,7 @@ segments_finalize (SpStage *st)
 const SpStageClass sp_sink_segments = {
   .name = "segments",
   .kind = SP_STAGE_SINK,
-  .description = "CSV of labelled segments: start,end,label,frames,score",
+  .description = "CSV of labelled segments: start,end,label,frames,score,start_frame,end_frame",
   .priv_size = sizeof (SegmentsPriv),
   .init = segments_init,
   .write = segments_write,

@@ -11,5 +11,11 @@ extern const SpStageClass sp_sink_srt;
 extern const SpStageClass sp_sink_vtt;
 extern const SpStageClass sp_sink_timeline;
 extern const SpStageClass sp_sink_npy;
+extern const SpStageClass sp_sink_txt;
+extern const SpStageClass sp_sink_chapters;
+extern const SpStageClass sp_sink_audacity;
+extern const SpStageClass sp_sink_eaf;
+extern const SpStageClass sp_sink_html;
+extern const SpStageClass sp_sink_mux;
 
 #endif

@@ -78,7 +78,7 @@ timeline_write (SpStage *st, const SpRecord *r, GError **error)
   TimelinePriv *p = st->priv;
   SpSegment done;
   (void) error;
-  if (sp_segmenter_push (&p->seg, r->label, r->frame->time, r->score, &done))
+  if (sp_segmenter_push (&p->seg, r, &done))
     g_array_append_val (p->segments, done);
   ensure_store (st, p, r->frame);
   if (p->store_ready)

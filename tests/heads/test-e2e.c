@@ -36,11 +36,11 @@ read_segments (const char *name)
 {
   g_autofree char *text = ht_read (name);
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  g_assert_cmpstr (lines[0], ==, "start,end,label,frames,score");
+  g_assert_cmpstr (lines[0], ==, "start,end,label,frames,score,start_frame,end_frame");
   GArray *segs = g_array_new (FALSE, FALSE, sizeof (Seg));
   for (int i = 1; lines[i] && *lines[i]; i++) {
     g_auto (GStrv) f = g_strsplit (lines[i], ",", -1);
-    g_assert_cmpint (g_strv_length (f), ==, 5);
+    g_assert_cmpint (g_strv_length (f), ==, 7);
     Seg s = { g_ascii_strtod (f[0], NULL), g_ascii_strtod (f[1], NULL), g_strdup (f[2]),
               atoi (f[3]) };
     g_assert_cmpfloat (s.end, >, s.start);

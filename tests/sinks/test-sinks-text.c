@@ -213,10 +213,12 @@ typedef struct {
   double start, end;
   int label, frames;
   double score;
+  int start_frame, end_frame;   /* native indices (3 i): first and last frame, inclusive */
 } Seg;
 static const Seg expected[] = {
-  { 0.0, 0.3, 0, 3, 0.55 }, { 0.3, 0.5, 1, 2, 0.675 }, { 0.5, 0.8, 2, 3, 0.8 },
-  { 0.8, 0.9, 3, 1, 0.9 }, { 0.9, 1.0, 0, 1, 0.95 },
+  { 0.0, 0.3, 0, 3, 0.55, 0, 6 }, { 0.3, 0.5, 1, 2, 0.675, 9, 12 },
+  { 0.5, 0.8, 2, 3, 0.8, 15, 21 }, { 0.8, 0.9, 3, 1, 0.9, 24, 24 },
+  { 0.9, 1.0, 0, 1, 0.95, 27, 27 },
 };
 #define N_SEG G_N_ELEMENTS (expected)
 
@@ -228,10 +230,10 @@ check_segments (const char *path, gboolean combined)
   g_assert_cmpint (csv->n_rows, ==, 1 + N_SEG);
   if (combined)
     assert_row (&csv->rows[0], (const char *[]) { "input", "start", "end", "label", "frames",
-                                                  "score", NULL });
+                                                  "score", "start_frame", "end_frame", NULL });
   else
     assert_row (&csv->rows[0], (const char *[]) { "start", "end", "label", "frames", "score",
-                                                  NULL });
+                                                  "start_frame", "end_frame", NULL });
   for (guint i = 0; i < N_SEG; i++) {
     const SpCsvRow *r = &csv->rows[1 + i];
     if (combined)
@@ -241,6 +243,8 @@ check_segments (const char *path, gboolean combined)
     g_assert_cmpstr (r->fields[c + 2], ==, test_labels[expected[i].label]);
     g_assert_cmpint ((int) num (r->fields[c + 3]), ==, expected[i].frames);
     g_assert_cmpfloat_with_epsilon (num (r->fields[c + 4]), expected[i].score, 1e-6);
+    g_assert_cmpint ((int) num (r->fields[c + 5]), ==, expected[i].start_frame);
+    g_assert_cmpint ((int) num (r->fields[c + 6]), ==, expected[i].end_frame);
   }
 }
 
@@ -276,7 +280,7 @@ test_segments (void)
     sink_flush_ok (h);
   }
   g_autofree char *empty = read_file (a, NULL);
-  g_assert_cmpstr (empty, ==, "start,end,label,frames,score\n");
+  g_assert_cmpstr (empty, ==, "start,end,label,frames,score,start_frame,end_frame\n");
 }
 
 /* "HH:MM:SS<sep>mmm" -> milliseconds, or -1 when the syntax is wrong */
