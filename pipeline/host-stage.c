@@ -5,6 +5,7 @@
 #include "host-config-private.h"
 #include "host-stage.h"
 
+#include <math.h>
 #include <string.h>
 
 static const SpInputInfo no_input = { "", "", "", 0, 0.0, -1.0 };
@@ -21,6 +22,7 @@ sp_stage_new_from_values (const SpStageClass *klass, GHashTable *values, const c
   if (klass->kind == SP_STAGE_HEAD)
     st->records = klass->records;
   host->expected_frames = -1;
+  host->duration = -1;
   st->priv = g_malloc0 (MAX (klass->priv_size, 1));
   st->input = input ? input : &no_input;
   st->decoder = dec ? dec : &default_decoder;
@@ -311,6 +313,18 @@ sp_stage_set_feature_dim (SpStage *st, int dim)
   host->output_dim = dim;
   if (host->klass->kind == SP_STAGE_DECODER)
     st->feature_dim = dim;   /* a decoder's frames carry the features it makes */
+}
+
+void
+sp_stage_set_duration (SpStage *st, double seconds)
+{
+  sp_stage_host (st)->duration = seconds > 0 && isfinite (seconds) ? seconds : -1;
+}
+
+double
+sp_stage_input_duration (SpStage *st)
+{
+  return sp_stage_host (st)->duration;
 }
 
 void

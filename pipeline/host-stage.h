@@ -28,6 +28,8 @@ typedef struct {
   void *aux_data;
   int output_dim;                   /* sp_stage_set_feature_dim() (0 = not called) */
   int batch;                        /* sp_stage_set_batch() (0 = not called: 1) */
+  double duration;                  /* decoders: sp_stage_set_duration(); sinks: the
+                                     * decoder's, for sp_stage_input_duration(); -1 */
   char *head_name;                  /* sp_stage_head_name(); from [head] plugin */
   char *settings[2];                /* sp_stage_feature_settings: decoder, extractor */
   void *user_data;                  /* free for the code that drives the stage */

@@ -97,6 +97,7 @@ chain_open (SpConfig *c, const SpInputInfo *in, const SpDecoderParams *dec, GErr
   if (ch->decoder == NULL || !sp_stage_init (ch->decoder, error))
     return NULL;
   ch->expected_frames = sp_stage_expected_frames (ch->decoder);
+  ch->duration = sp_stage_host (ch->decoder)->duration;
   ch->feature_dim = sp_stage_output_dim (ch->decoder);
   if (ch->feature_dim > 0)
     return g_steal_pointer (&ch);     /* features straight from the decoder */

@@ -21,6 +21,7 @@ typedef struct {
   SpStage *extractor;       /* NULL when the decoder makes the features itself */
   int feature_dim;          /* D of the frames leaving the chain */
   int64_t expected_frames;  /* the decoder's estimate, -1 unknown */
+  double duration;          /* the decoder's sp_stage_set_duration, -1 unknown */
 } SpChain;
 
 /* A printf pattern of numbered files (%d, %5d, %05d in the base name): one

@@ -103,7 +103,7 @@ run_chain (Run *run, int i, SpChain *ch, SpInputResult *res, gboolean *setup_err
     }
   x.sinks = sp_sinks_open (plan->sinks, i, &plan->dec,
                            x.head ? x.head->labels : NULL, x.head ? x.head->n_labels : 0,
-                           ch->feature_dim, error);
+                           ch->feature_dim, ch->duration, error);
   if (x.sinks == NULL)
     {
       g_clear_pointer (&x.head, sp_stage_free);

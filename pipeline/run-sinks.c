@@ -204,7 +204,8 @@ sp_sinks_abort (SpSinkOutput *o)
 
 SpSinkOutput *
 sp_sinks_open (SpSinkSet *s, int input, const SpDecoderParams *dec,
-               const char *const *labels, int n_labels, int feature_dim, GError **error)
+               const char *const *labels, int n_labels, int feature_dim, double duration,
+               GError **error)
 {
   SpSinkOutput *o = g_new0 (SpSinkOutput, 1);
 
@@ -234,6 +235,7 @@ sp_sinks_open (SpSinkSet *s, int input, const SpDecoderParams *dec,
       st->output_path = in->tmp;
       st->combined = d->combined;
       st->records = s->records;
+      sp_stage_host (st)->duration = duration;
       st->feature_dim = feature_dim;
       st->labels = labels;
       st->n_labels = n_labels;

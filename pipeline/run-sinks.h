@@ -56,7 +56,7 @@ const char *const *sp_sinks_names (SpSinkSet *s);
  * (transfer none) must outlive the returned output. */
 SpSinkOutput *sp_sinks_open (SpSinkSet *s, int input, const SpDecoderParams *dec,
                              const char *const *labels, int n_labels, int feature_dim,
-                             GError **error);
+                             double duration, GError **error);
 /* One record of the head to every sink that takes its kind, in order. */
 gboolean sp_sinks_write (SpSinkOutput *o, const SpRecord *record, GError **error);
 /* One delivered frame to every sink that takes frames, in order. */

@@ -175,6 +175,12 @@ ff_init (SpStage *st, GError **error)
   d->last_time = -INFINITY;
   sp_sampler_init (&d->sampler, p->fps, d->in.stream->time_base);
   sp_stage_set_expected_frames (st, expected_frames (d, st->input, p->fps));
+  {
+    /* where the input (its window) ends, for the sinks' last segment */
+    double dur = sp_av_input_duration (&d->in);
+    if (dur > 0)
+      sp_stage_set_duration (st, st->input->end >= 0 ? MIN (st->input->end, dur) : dur);
+  }
   return TRUE;
 }
 

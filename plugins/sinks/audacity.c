@@ -58,7 +58,7 @@ audacity_flush (SpStage *st, GError **error)
 {
   AudacityPriv *p = st->priv;
   SpSegment done;
-  if (sp_segmenter_finish (&p->seg, st->decoder, &done) && !write_label (st, p, &done, error))
+  if (sp_segmenter_finish (&p->seg, st, &done) && !write_label (st, p, &done, error))
     return FALSE;
   return sp_out_close (&p->out, error);
 }

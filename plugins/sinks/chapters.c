@@ -78,7 +78,7 @@ chapters_flush (SpStage *st, GError **error)
 {
   ChaptersPriv *p = st->priv;
   SpSegment done;
-  if (sp_segmenter_finish (&p->seg, st->decoder, &done) && !write_chapter (st, p, &done, error))
+  if (sp_segmenter_finish (&p->seg, st, &done) && !write_chapter (st, p, &done, error))
     return FALSE;
   return sp_out_close (&p->out, error);
 }

@@ -43,7 +43,7 @@ sp_cues_flush (SpStage *st, SpCueFormat format, GError **error)
 {
   SpCuesPriv *p = st->priv;
   SpSegment done;
-  if (sp_segmenter_finish (&p->seg, st->decoder, &done)
+  if (sp_segmenter_finish (&p->seg, st, &done)
       && !write_cue (st, p, format, &done, error))
     return FALSE;
   return sp_out_close (&p->out, error);

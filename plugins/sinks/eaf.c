@@ -127,7 +127,7 @@ eaf_flush (SpStage *st, GError **error)
   GString *d = p->doc;
   SpSegment done;
   char buf[32];
-  if (sp_segmenter_finish (&p->seg, st->decoder, &done))
+  if (sp_segmenter_finish (&p->seg, st, &done))
     g_array_append_val (p->segments, done);
   guint n = p->segments->len;
   const SpSegment *s = (const SpSegment *) (void *) p->segments->data;

@@ -220,7 +220,7 @@ html_flush (SpStage *st, GError **error)
   HtmlPriv *p = st->priv;
   SpSegment done;
   if (st->records == SP_RECORDS_FRAME) {
-    if (sp_segmenter_finish (&p->seg, st->decoder, &done))
+    if (sp_segmenter_finish (&p->seg, st, &done))
       g_array_append_val (p->segments, done);
     if (!write_section (st, p, error))
       return FALSE;

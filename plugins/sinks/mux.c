@@ -307,7 +307,7 @@ mux_flush (SpStage *st, GError **error)
 {
   MuxPriv *p = st->priv;
   SpSegment done;
-  if (sp_segmenter_finish (&p->seg, st->decoder, &done))
+  if (sp_segmenter_finish (&p->seg, st, &done))
     g_array_append_val (p->segments, done);
   return remux (st, p, error);
 }

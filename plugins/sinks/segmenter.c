@@ -41,12 +41,17 @@ sp_segmenter_period (const SpSegmenter *s, const SpDecoderParams *dec)
 }
 
 gboolean
-sp_segmenter_finish (SpSegmenter *s, const SpDecoderParams *dec, SpSegment *done)
+sp_segmenter_finish (SpSegmenter *s, SpStage *st, SpSegment *done)
 {
+  double duration = sp_stage_input_duration (st);
+
   if (!s->open)
     return FALSE;
   *done = s->cur;
-  done->end = s->last_time + sp_segmenter_period (s, dec);
+  done->end = s->last_time + sp_segmenter_period (s, st->decoder);
+  /* never past the end of the input (the last frame may be shorter than the period) */
+  if (duration > done->start && done->end > duration)
+    done->end = duration;
   done->end_frame = s->last_index;
   done->score = s->score_sum / (double) s->cur.frames;
   s->open = FALSE;

@@ -5,7 +5,9 @@
  * consecutive frames with the same label:
  *   start  = time of its first frame
  *   end    = time of the first frame of the next segment; for the last segment of
- *            the input, time of its last frame + the frame period P
+ *            the input, time of its last frame + the frame period P, but never past
+ *            the input's end when the decoder says where that is
+ *            (sp_stage_input_duration)
  *   frames = number of frames in the run
  *   score  = mean score of its frames
  *   start_frame = native index (SpFrame.index) of its first frame
@@ -43,7 +45,7 @@ typedef struct {
  * then in *done. */
 gboolean sp_segmenter_push (SpSegmenter *s, const SpRecord *r, SpSegment *done);
 /* End of input.  TRUE when there was a last segment, then in *done. */
-gboolean sp_segmenter_finish (SpSegmenter *s, const SpDecoderParams *dec, SpSegment *done);
+gboolean sp_segmenter_finish (SpSegmenter *s, SpStage *st, SpSegment *done);
 /* the frame period P defined above */
 double sp_segmenter_period (const SpSegmenter *s, const SpDecoderParams *dec);
 

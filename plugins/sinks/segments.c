@@ -64,7 +64,7 @@ segments_flush (SpStage *st, GError **error)
 {
   SegmentsPriv *p = st->priv;
   SpSegment done;
-  if (sp_segmenter_finish (&p->seg, st->decoder, &done) && !write_segment (st, p, &done, error))
+  if (sp_segmenter_finish (&p->seg, st, &done) && !write_segment (st, p, &done, error))
     return FALSE;
   return sp_out_close (&p->out, error);
 }

@@ -203,7 +203,7 @@ timeline_flush (SpStage *st, GError **error)
 {
   TimelinePriv *p = st->priv;
   SpSegment done;
-  if (sp_segmenter_finish (&p->seg, st->decoder, &done))
+  if (sp_segmenter_finish (&p->seg, st, &done))
     g_array_append_val (p->segments, done);
 
   Layout L = { .W = (int) p->width };

@@ -170,10 +170,42 @@ test_every_export (void)
   g_assert_nonnull (strstr (probe_out, "subtitle"));
 }
 
+/* The last segment ends at the input's end, not one sample period past it: a 2 s clip
+ * sampled at 3 fps has its last frame at 1.7 s, and 1.7 + 1/3 would run past 2 s
+ * (the subtitles' last cue did). */
+static void
+test_last_segment_end (void)
+{
+  g_autoptr (E2e) t = e2e_new ();
+  g_autofree char *seg = NULL, *srt = NULL;
+  g_auto (GStrv) rows = NULL;
+
+  g_assert_true (e2e_ffmpeg (t, "testsrc2=size=64x48:rate=10:duration=2",
+                             "-c:v libx264 -pix_fmt yuv420p", "clip.mp4"));
+  random_labeler (t, "random.safetensors");
+  g_assert_cmpint (e2e_run (t, "[pipeline]\ninputs = clip.mp4\noutput-dir = out\n"
+                            "[decoder]\nfps = 3\nwidth = 32\nheight = 24\n"
+                            "[model]\ncheckpoint = random.safetensors\n"
+                            "[head]\nplugin = labeler\n"
+                            "[sink:segments]\npath = {stem}.csv\n"
+                            "[sink:srt]\npath = {stem}.srt\n", NULL, NULL, NULL), ==, 0);
+  seg = e2e_read (t, "out/clip.csv");
+  rows = g_strsplit (g_strstrip (seg), "\n", -1);
+  {
+    g_auto (GStrv) last = g_strsplit (rows[g_strv_length (rows) - 1], ",", -1);
+    g_assert_cmpstr (last[6], ==, "17");
+    g_assert_cmpstr (last[1], ==, "2.000000");
+  }
+  srt = e2e_read (t, "out/clip.srt");
+  g_assert_nonnull (strstr (srt, " --> 00:00:02,000\n"));
+  g_assert_null (strstr (srt, "00:00:02,033"));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/e2e/exports/last-segment-end", test_last_segment_end);
   g_test_add_func ("/e2e/exports/txt-round-trip", test_txt_round_trip);
   g_test_add_func ("/e2e/exports/every-export", test_every_export);
   return g_test_run ();

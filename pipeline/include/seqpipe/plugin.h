@@ -289,6 +289,11 @@ typedef struct {
 
 void sp_stage_set_feature_dim (SpStage *st, int dim);
 void sp_stage_set_expected_frames (SpStage *st, int64_t n);       /* for progress/ETA; <0 unknown */
+/* decoders, from init: where the input (its window) ends, in the frames' time, when
+ * known — the last segment a sink writes never runs past it */
+void sp_stage_set_duration (SpStage *st, double seconds);
+/* sinks: that time, or -1 when the decoder did not say */
+double sp_stage_input_duration (SpStage *st);
 /* extractors with process_batch, from init: frames per call (1..256; 1 = process()) */
 void sp_stage_set_batch (SpStage *st, int n);
 void sp_stage_set_labels (SpStage *st, const char *const *labels, int n);  /* (transfer none): copied */
