@@ -351,6 +351,18 @@ ff_decode (SpStage *st, SpFrame *frame, GError **error)
       if (index <= d->delivered)
         continue;
       d->delivered = index;
+      /* a picture the decoder put together with concealment (missing references,
+       * damaged slices: what ffmpeg's -err_detect reports) is a broken frame, not
+       * one to label: its pixels are partly guessed */
+      if (d->frame->decode_error_flags != 0 || (d->frame->flags & AV_FRAME_FLAG_CORRUPT))
+        {
+          if (++d->broken_seen > d->broken_reported)
+            {
+              d->broken_reported++;
+              return SP_DECODE_BROKEN;
+            }
+          continue;
+        }
 
       if (!sp_scaler_convert (&d->scaler, d->frame, d->turns, frame->rgb, frame->width,
                               frame->height, in->path, error))

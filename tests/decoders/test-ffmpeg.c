@@ -816,6 +816,52 @@ test_errors (void)
 
 /* ---- media --------------------------------------------------------------------- */
 
+/* flips one byte in every 50 of the middle 60 % of a transport stream (never in a
+ * packet's 4-byte header, so the stream still demuxes): h264 slices that the decoder
+ * conceals, as a damaged broadcast recording has */
+static void
+damage_ts (const char *file)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (file, &data, &len, NULL));
+  for (gsize i = len / 5; i < 4 * len / 5; i += 997)
+    if (i % 188 >= 4)
+      data[i] ^= 0x5a;
+  g_assert_true (g_file_set_contents (file, data, len, NULL));
+}
+
+/* frames the decoder put together with concealment count as broken, as ffmpeg's
+ * error reports do (they were counted as good frames, and labelled) */
+static void
+test_concealed (void)
+{
+  g_autofree char *file = media ("concealed.ts");
+  g_autofree char *clean = media ("clean.ts");
+  DtProbe p;
+  DtRun r = { 0 }, c = { 0 };
+  DtParams prm = DT_PARAMS (0, 32, 24);
+
+  dt_probe (file, &p);
+  decode_ok (file, &prm, &r);
+  g_test_message ("%u frames delivered, %d broken, %" G_GINT64_FORMAT " read by ffprobe",
+                  r.frames->len, r.broken, p.n_frames);
+  /* a frame lost whole is broken here and not read by ffprobe: at least its count,
+   * at most the source's 100 frames */
+  g_assert_cmpint (r.broken, >, 0);
+  g_assert_cmpint ((int64_t) r.frames->len + r.broken, >=, p.n_frames);
+  g_assert_cmpint ((int64_t) r.frames->len + r.broken, <=, 100);
+  g_assert_cmpint ((int64_t) r.frames->len, <, p.n_frames);
+  dt_probe_clear (&p);
+  dt_probe (clean, &p);
+  decode_ok (clean, &prm, &c);
+  g_assert_cmpint (c.broken, ==, 0);
+  g_assert_cmpint (c.frames->len, ==, p.n_frames);
+  dt_run_clear (&r);
+  dt_run_clear (&c);
+  dt_probe_clear (&p);
+}
+
 /* zero the first 600 bytes of the 11th, 21st and 31st JPEG (SOI FF D8 FF) */
 static void
 damage_mjpeg (const char *file)
@@ -889,6 +935,13 @@ make_media (void)
   g_autofree char *damaged = media ("damaged.avi");
   damage_mjpeg (damaged);
 
+  const char *ts_args = "-f lavfi -i testsrc2=size=160x120:rate=25:duration=4 "
+                        "-c:v libx264 -g 50 -bf 2 -pix_fmt yuv420p";
+  g_free (dt_ffmpeg (media_dir, "clean.ts", ts_args));
+  g_free (dt_ffmpeg (media_dir, "concealed.ts", ts_args));
+  g_autofree char *concealed = media ("concealed.ts");
+  damage_ts (concealed);
+
   g_autofree char *gop_src = media ("gop.mkv"), *cut = media ("truncated.mkv");
   g_autofree char *gop_data = NULL;
   gsize gop_len = 0;
@@ -944,6 +997,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ffmpeg/no-duration", test_no_duration);
   g_test_add_func ("/ffmpeg/no-keyframe-start", test_no_keyframe_start);
   g_test_add_func ("/ffmpeg/damaged", test_damaged);
+  g_test_add_func ("/ffmpeg/concealed", test_concealed);
   g_test_add_func ("/ffmpeg/truncated", test_truncated);
   g_test_add_func ("/ffmpeg/size-change", test_size_change);
   for (gsize i = 0; i < G_N_ELEMENTS (window_cases); i++)
