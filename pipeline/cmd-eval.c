@@ -8,7 +8,7 @@
  * Bad rows follow [pipeline] on-error as in train: skip (reported, exit 2) or stop
  * (exit 1, nothing scored). */
 #include "cmds.h"
-#include "data-dataset.h"
+#include "data-score.h"
 #include "run-engine.h"
 #include "run-inputs.h"
 #include "run-signals.h"
