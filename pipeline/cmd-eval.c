@@ -10,6 +10,7 @@
  * Bad rows follow [pipeline] on-error as in train: skip (reported, exit 2) or stop
  * (exit 1, nothing scored). */
 #include "cmds.h"
+#include "data-checkpoint.h"
 #include "data-score.h"
 #include "run-engine.h"
 #include "run-inputs.h"
@@ -193,6 +194,8 @@ sp_cmd_eval (int argc, char **argv)
   sp_signals_install ();
   g_autoptr (SpmModel) m = spm_model_load (ckpt, &e);
   if (!m)
+    return fail (e);
+  if (!sp_checkpoint_check_model_keys (c, m, &e))
     return fail (e);
   if (m->cfg.head != kind) {
     g_printerr ("seqpipe: %s: a checkpoint for the %s head, not for the %s head\n", ckpt,

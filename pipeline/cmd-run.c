@@ -2,6 +2,7 @@
  * gathers the inputs, checks the sinks against the run, runs the engine and writes
  * summary.json.  Exit: 0 all ok, 1 nothing processed (usage/config/plugin error),
  * 2 some inputs failed, 3 interrupted. */
+#include "data-checkpoint.h"
 #include "cmds.h"
 #include "run-engine.h"
 #include "run-inputs.h"
@@ -68,7 +69,7 @@ run_config (const char *config_path, const char *const *sets, int jobs, gboolean
   int code;
 
   c = sp_config_load (config_path, sets, "run", &error);
-  if (c == NULL)
+  if (c == NULL || !sp_checkpoint_check_model_keys (c, NULL, &error))
     {
       sp_error_print (error);
       return 1;

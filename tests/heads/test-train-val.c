@@ -241,6 +241,84 @@ test_bad_labels (void)
           "nul-labels.txt: byte offset 8: a NUL byte");
 }
 
+/* the PyTorch fixture's checkpoint with its metadata edited: `head` replaced by
+ * `head_meta` (the classifier has the labeler's tensors) and `extra` JSON members put
+ * first into __metadata__; written to ht_dir()/name */
+static char *
+edited_fixture (const char *name, const char *head_meta, const char *extra)
+{
+  g_autofree char *src = g_build_filename (g_getenv ("SEQPIPE_HEADS_FIXTURES"),
+                                           "labeler.safetensors", NULL);
+  g_autofree char *data = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (src, &data, &len, NULL));
+  guint64 n = 0;
+  for (int i = 7; i >= 0; i--)
+    n = (n << 8) | (guint8) data[i];
+  g_autofree char *header = g_strndup (data + 8, n);
+  g_auto (GStrv) a = g_strsplit (header, "\"head\": \"labeler\"", 2);
+  g_autofree char *h1 = g_strjoinv (head_meta, a);
+  g_auto (GStrv) b = g_strsplit (h1, "\"__metadata__\": {", 2);
+  g_autofree char *with = g_strconcat ("\"__metadata__\": {", extra, NULL);
+  g_autoptr (GString) h = g_string_new (NULL);
+  g_string_append (h, b[0]);
+  g_string_append (h, with);
+  g_string_append (h, b[1]);
+  while (h->len % 8)
+    g_string_append_c (h, ' ');
+  g_autoptr (GByteArray) out = g_byte_array_new ();
+  guint8 size[8];
+  for (int i = 0; i < 8; i++)
+    size[i] = (guint8) ((guint64) h->len >> (8 * i));
+  g_byte_array_append (out, size, 8);
+  g_byte_array_append (out, (const guint8 *) h->str, h->len);
+  g_byte_array_append (out, (const guint8 *) data + 8 + n, (guint) (len - 8 - n));
+  char *path = ht_path (name);
+  g_assert_true (g_file_set_contents (path, (const char *) out->data, out->len, NULL));
+  return path;
+}
+
+/* run on .npy features with a checkpoint made elsewhere */
+static char *
+npy_config (const char *name, const char *ckpt, const char *head, const char *extra)
+{
+  g_autofree char *npy = g_build_filename (g_getenv ("SEQPIPE_HEADS_FIXTURES"), "features.npy",
+                                           NULL);
+  g_autofree char *text = g_strdup_printf (
+      "[pipeline]\ninputs = %s\noutput-dir = out/%s\n[decoder]\nplugin = npy\n%s"
+      "[model]\ncheckpoint = %s\n[head]\nplugin = %s\n[sink:csv]\npath = {stem}.csv\n",
+      npy, name, extra, ckpt, head);
+  g_autofree char *file = g_strdup_printf ("%s.ini", name);
+  return ht_write (file, text);
+}
+
+static void
+test_checkpoint_honesty (void)
+{
+  /* no `pool` in the metadata: [head] pool = mean is how it pools, not a mismatch */
+  g_autofree char *cls = edited_fixture ("cls-nopool.safetensors", "\"head\": \"classifier\"", "");
+  g_autofree char *a = npy_config ("hon-pool", cls, "classifier\npool = mean", "");
+  expect ((const char *[]) { "run", "-q", a, NULL }, 0, NULL);
+  /* recorded: the config must agree */
+  g_autofree char *last = edited_fixture ("cls-last.safetensors", "\"head\": \"classifier\"",
+                                          "\"pool\": \"last\", ");
+  g_autofree char *b = npy_config ("hon-pool2", last, "classifier\npool = mean", "");
+  expect ((const char *[]) { "run", "-q", b, NULL }, 1, "trained with pool = last");
+  /* [model] hidden against an H = 8 checkpoint, in run and in eval */
+  g_autofree char *fx = g_build_filename (g_getenv ("SEQPIPE_HEADS_FIXTURES"),
+                                          "labeler.safetensors", NULL);
+  g_autofree char *c = npy_config ("hon-hidden", fx, "labeler", "");
+  expect ((const char *[]) { "run", "-q", c, "--set", "model.hidden=32", NULL }, 1,
+          "[model] hidden: 32, but the checkpoint");
+  expect ((const char *[]) { "run", "-q", c, "--set", "model.hidden=8", NULL }, 0, NULL);
+  /* .npy inputs: the checkpoint's frame settings do not apply */
+  g_autofree char *dec = edited_fixture ("lab-dec.safetensors", "\"head\": \"labeler\"",
+                                         "\"decoder\": \"{\\\"fps\\\":10,\\\"height\\\":48,"
+                                         "\\\"plugin\\\":\\\"npy\\\",\\\"width\\\":48}\", ");
+  g_autofree char *d = npy_config ("hon-npy", dec, "labeler", "fps = 25\nwidth = 99\n");
+  expect ((const char *[]) { "run", "-q", d, NULL }, 0, NULL);
+}
+
 void
 add_train_val_tests (void)
 {
@@ -250,4 +328,5 @@ add_train_val_tests (void)
   g_test_add_func ("/heads/train/weights-resume", test_weights_resume);
   g_test_add_func ("/heads/train/partial-labels", test_partial_labels);
   g_test_add_func ("/heads/train/bad-labels", test_bad_labels);
+  g_test_add_func ("/heads/checkpoint/honesty", test_checkpoint_honesty);
 }
