@@ -179,8 +179,8 @@ class_counts (TrainRun *r)
   for (int k = 0; k < C; k++)
     g_string_append_printf (line, "%s%s %" G_GINT64_FORMAT, k ? ", " : "", r->names[k],
                             counts[k]);
-  printf ("training set: %zu %s, class counts (%s): %s\n", r->train->n_ex,
-          lab ? "inputs" : "inputs", lab ? "frames" : "inputs", line->str);
+  printf ("training set: %zu inputs, class counts (%s): %s\n", r->train->n_ex,
+          lab ? "frames" : "inputs", line->str);
   for (int k = 0; k < C; k++) {
     if (!lab && counts[k] < 5)
       g_printerr ("seqpipe: warning: class \"%s\" has %" G_GINT64_FORMAT " input(s) in the "
