@@ -167,12 +167,22 @@ static gboolean
 check_labels_file (const SpmModel *m, const char *labels_path, GError **error)
 {
   g_autofree char *text = NULL;
+  gsize len = 0;
   g_autoptr (GError) e = NULL;
-  if (!g_file_get_contents (labels_path, &text, NULL, &e)) {
+  if (!g_file_get_contents (labels_path, &text, &len, &e)) {
     g_set_error (error, SP_PLUGIN_ERROR, SP_PLUGIN_ERROR_CONFIG, "[head] labels: %s", e->message);
     return FALSE;
   }
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  /* as training read it: a NUL byte is an error, a UTF-8 byte-order mark is not a name */
+  const char *nul = memchr (text, '\0', len);
+  if (nul) {
+    g_set_error (error, SP_PLUGIN_ERROR, SP_PLUGIN_ERROR_CONFIG,
+                 "[head] labels: %s: byte offset %" G_GSIZE_FORMAT ": a NUL byte (not a text "
+                 "file)", labels_path, (gsize) (nul - text));
+    return FALSE;
+  }
+  const char *body = len >= 3 && !memcmp (text, "\xEF\xBB\xBF", 3) ? text + 3 : text;
+  g_auto (GStrv) lines = g_strsplit (body, "\n", -1);
   int k = 0;
   for (int i = 0; lines[i]; i++) {
     char *name = g_strstrip (lines[i]);

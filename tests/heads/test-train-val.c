@@ -311,6 +311,10 @@ test_checkpoint_honesty (void)
   expect ((const char *[]) { "run", "-q", c, "--set", "model.hidden=32", NULL }, 1,
           "[model] hidden: 32, but the checkpoint");
   expect ((const char *[]) { "run", "-q", c, "--set", "model.hidden=8", NULL }, 0, NULL);
+  /* a labels list saved with a byte-order mark matches the checkpoint's labels */
+  g_free (ht_write ("bom-labels.txt", "\xEF\xBB\xBFwalk\r\nrun\r\nsit\r\n"));
+  g_autofree char *bl = npy_config ("hon-bom", fx, "labeler\nlabels = bom-labels.txt", "");
+  expect ((const char *[]) { "run", "-q", bl, NULL }, 0, NULL);
   /* .npy inputs: the checkpoint's frame settings do not apply */
   g_autofree char *dec = edited_fixture ("lab-dec.safetensors", "\"head\": \"labeler\"",
                                          "\"decoder\": \"{\\\"fps\\\":10,\\\"height\\\":48,"
