@@ -383,7 +383,12 @@ resume_state (TrainRun *r, GError **error)
                          info.step, info.epochs_done);
   if (!spm_trainer_load_state (r->t, state, &e))
     return config_error (error, "--resume %s: %s", r->resume, e->message);
-  /* the early-stopping record the run had reached */
+  /* the early-stopping record the run had reached, of the same monitor */
+  const char *was = meta (r->m, "train_monitor");
+  if (was && strcmp (was, r->mon.name))
+    return config_error (error, "[train] monitor: \"%s\", but the run in %s monitored \"%s\" "
+                         "(its best epoch is by that measure); resume with monitor = %s",
+                         r->mon.name, r->resume, was, was);
   if (meta (r->m, "train_best_epoch")) {
     r->mon.best_epoch = (int) g_ascii_strtoll (meta (r->m, "train_best_epoch"), NULL, 10);
     r->mon.best = g_ascii_strtod (meta (r->m, "train_best"), NULL);

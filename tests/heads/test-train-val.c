@@ -77,6 +77,40 @@ test_val_fraction_patience (void)
   g_assert_cmpstr (split, ==, again);
 }
 
+/* the classifier's split keeps each class's share: 3 training videos per class at
+ * 0.34 put one of each on the validation side; rare classes are warned of */
+static void
+test_classifier_split (void)
+{
+  ht_demo ("classifier");
+  g_autofree char *ini = ht_write ("clsplit.ini",
+      "[pipeline]\noutput-dir = out/clsplit\n"
+      "[decoder]\nfps = 5\nwidth = 32\nheight = 24\n"
+      "[model]\ncell = rnn\nhidden = 8\ncheckpoint = out/clsplit/model.safetensors\n"
+      "[head]\nplugin = classifier\n"
+      "[train]\nmanifest = demo/classifier/train.csv\nval-fraction = 0.34\nseed = 3\n"
+      "epochs = 2\nbatch = 4\nthreads = 1\ncache-dir = cache\nmonitor = macro_f1\n"
+      "class-weights = balanced\nlr-schedule = step\n");
+  HtRun r = run_expect ((const char *[]) { "train", "-q", ini, NULL }, 0,
+                        "class counts (inputs): bars 2");
+  g_assert_nonnull (strstr (r.err, "warning: class \"bars\" has 2 input(s)"));
+  g_assert_nonnull (strstr (r.out, "validation macro_f1"));
+  ht_run_clear (&r);
+  g_autofree char *split = ht_read ("out/clsplit/val-split.csv");
+  g_auto (GStrv) rows = g_strsplit (split, "\n", -1);
+  g_autoptr (GHashTable) val = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  int n = 0;
+  for (int i = 1; rows[i] && *rows[i]; i++, n++) {
+    if (!g_str_has_suffix (rows[i], ",val"))
+      continue;
+    g_auto (GStrv) f = g_strsplit (rows[i], "-", 3);   /* train-CLASS-i.mp4,val */
+    g_assert_false (g_hash_table_contains (val, f[1]));
+    g_hash_table_add (val, g_strdup (f[1]));
+  }
+  g_assert_cmpint (n, ==, 15);
+  g_assert_cmpint (g_hash_table_size (val), ==, 5);
+}
+
 /* a real curve: the best epoch the summary names is the first maximum of the logged
  * monitor, training stops `patience` epochs after it (or at the end), and the best
  * checkpoint differs from the last when they are different epochs */
@@ -152,6 +186,12 @@ test_weights_resume (void)
                              "train.class-weights=balanced", "--set", "train.lr-schedule=cosine",
                              "--resume", "out/wr/model.safetensors", NULL }, 1,
           "not a NAME.last.safetensors checkpoint");
+  /* the best epoch so far was by the loss: another monitor cannot take it over */
+  expect ((const char *[]) { "train", "-q", ini, "--set", "train.class-weights=balanced",
+                             "--set", "train.lr-schedule=cosine", "--set", "train.monitor=edit",
+                             "--resume",
+                             "out/wr/model.last.safetensors", NULL }, 1,
+          "[train] monitor: \"edit\", but the run in out/wr/model.last.safetensors monitored \"loss\"");
   /* a .last beside the state of another run's moment */
   g_autofree char *state = NULL;
   gsize n;
@@ -328,6 +368,7 @@ add_train_val_tests (void)
 {
   g_test_add_func ("/heads/train/val-fraction-patience", test_val_fraction_patience);
   g_test_add_func ("/heads/train/monitor-best", test_monitor_best);
+  g_test_add_func ("/heads/train/classifier-split", test_classifier_split);
   g_test_add_func ("/heads/train/config-refusals", test_config_refusals);
   g_test_add_func ("/heads/train/weights-resume", test_weights_resume);
   g_test_add_func ("/heads/train/partial-labels", test_partial_labels);
