@@ -5,10 +5,13 @@
  * Predictions come from the configured head stage itself, fed the input's features
  * (extracted once into [train] cache-dir), so eval scores what `run` writes —
  * including the labeler's min-segment rule and the captioner's beam search.
+ * Frames no segment covers are unlabelled: reported per input, counted in
+ * `unlabelled`, and left out of every metric.
  * Bad rows follow [pipeline] on-error as in train: skip (reported, exit 2) or stop
  * (exit 1, nothing scored). */
 #include "cmds.h"
-#include "data-dataset.h"
+#include "data-checkpoint.h"
+#include "data-score.h"
 #include "run-engine.h"
 #include "run-inputs.h"
 #include "run-signals.h"
@@ -61,31 +64,46 @@ run_head (SpConfig *c, const SpStageClass *klass, const SpDataInput *in, int ind
   return ok;
 }
 
+/* per_class and the confusion matrix (rows: truth, columns: prediction) */
+static void
+print_classes (const SpScore *s, const char *const *names)
+{
+  int w = 8;
+  for (int i = 0; i < s->C; i++)
+    w = MAX (w, (int) strlen (names[i]));
+  printf ("\n%*s  precision  recall     f1  support\n", w, "");
+  for (int c = 0; c < s->C; c++) {
+    double pr, re, f1;
+    int64_t support;
+    sp_score_per_class (s, c, &pr, &re, &f1, &support);
+    printf ("%*s  %9.4f  %6.4f  %.4f  %7" G_GINT64_FORMAT "\n", w, names[c], pr, re, f1, support);
+  }
+  printf ("\nconfusion (rows: truth, columns: prediction)\n%*s", w, "");
+  for (int k = 0; k < s->C; k++)
+    printf (" %*s", w, names[k]);
+  printf ("\n");
+  for (int i = 0; i < s->C; i++) {
+    printf ("%*s", w, names[i]);
+    for (int k = 0; k < s->C; k++)
+      printf (" %*" G_GINT64_FORMAT, w, s->confusion[(size_t) i * s->C + k]);
+    printf ("\n");
+  }
+}
+
 static void
 print_table (const SpScore *s, const char *const *names)
 {
   if (s->head == SPM_HEAD_LABELER) {
-    printf ("n               %" G_GINT64_FORMAT "\nframes          %" G_GINT64_FORMAT "\n",
-            s->seg.n, s->seg.frames);
+    printf ("n               %" G_GINT64_FORMAT "\nframes          %" G_GINT64_FORMAT "\n"
+            "unlabelled      %" G_GINT64_FORMAT "\n", s->seg.n, s->seg.frames, s->unlabelled);
     printf ("frame_accuracy  %.4f\nedit            %.4f\n", s->seg.frame_accuracy, s->seg.edit);
     printf ("f1@10           %.4f\nf1@25           %.4f\nf1@50           %.4f\n", s->seg.f1_10,
             s->seg.f1_25, s->seg.f1_50);
+    print_classes (s, names);
   } else if (s->head == SPM_HEAD_CLASSIFIER) {
     printf ("n          %" G_GINT64_FORMAT "\naccuracy   %.4f\nmacro_f1   %.4f\n", s->cls.n,
             s->cls.accuracy, s->cls.macro_f1);
-    int w = 8;
-    for (int i = 0; i < s->C; i++)
-      w = MAX (w, (int) strlen (names[i]));
-    printf ("\nconfusion (rows: truth, columns: prediction)\n%*s", w, "");
-    for (int k = 0; k < s->C; k++)
-      printf (" %*s", w, names[k]);
-    printf ("\n");
-    for (int i = 0; i < s->C; i++) {
-      printf ("%*s", w, names[i]);
-      for (int k = 0; k < s->C; k++)
-        printf (" %*" G_GINT64_FORMAT, w, s->confusion[(size_t) i * s->C + k]);
-      printf ("\n");
-    }
+    print_classes (s, names);
   } else {
     printf ("n            %" G_GINT64_FORMAT "\nbleu1        %.4f\nbleu4        %.4f\n"
             "exact_match  %.4f\n", s->cap.n, s->cap.bleu1, s->cap.bleu4, s->cap.exact_match);
@@ -177,6 +195,8 @@ sp_cmd_eval (int argc, char **argv)
   g_autoptr (SpmModel) m = spm_model_load (ckpt, &e);
   if (!m)
     return fail (e);
+  if (!sp_checkpoint_check_model_keys (c, m, &e))
+    return fail (e);
   if (m->cfg.head != kind) {
     g_printerr ("seqpipe: %s: a checkpoint for the %s head, not for the %s head\n", ckpt,
                 spm_head_kind_name (m->cfg.head), sp_config_head (c));
@@ -199,6 +219,7 @@ sp_cmd_eval (int argc, char **argv)
   }
   for (guint i = 0; i < ds->errors->len; i++)
     g_printerr ("seqpipe: %s\n", (char *) ds->errors->pdata[i]);
+  sp_dataset_report_unlabelled (ds);
   if (ds->errors->len && !g_strcmp0 (sp_config_string (c, "pipeline", "on-error"), "stop")) {
     g_printerr ("seqpipe: %u bad manifest row(s); nothing scored ([pipeline] on-error = stop)\n",
                 ds->errors->len);

@@ -3,6 +3,7 @@
  * inputs, checks the sinks against the run, runs the engine and writes summary.json.
  * Exit: 0 all ok, 1 nothing processed (usage/config/plugin error), 2 some inputs
  * failed, 3 interrupted. */
+#include "data-checkpoint.h"
 #include "cmds.h"
 #include "run-engine.h"
 #include "run-inputs.h"
@@ -158,7 +159,7 @@ run_config (const RunArgs *a)
   int code, n_run = 0, n_skipped = 0;
 
   c = sp_config_load (a->config, a->sets, "run", &error);
-  if (c == NULL)
+  if (c == NULL || !sp_checkpoint_check_model_keys (c, NULL, &error))
     {
       sp_error_print (error);
       return 1;

@@ -74,8 +74,11 @@ parse_field (const char *t, gsize len, gsize *i, int *line, GString *field, gboo
 SpCsv *
 sp_csv_parse (const char *text, gsize len, const char *what, GError **error)
 {
-  if (memchr (text, '\0', len)) {
-    g_set_error (error, SP_ERROR, SP_ERROR_INPUT, "%s: not a text file (NUL bytes)", what);
+  const char *nul = memchr (text, '\0', len);
+  if (nul) {
+    g_set_error (error, SP_ERROR, SP_ERROR_INPUT,
+                 "%s: byte offset %" G_GSIZE_FORMAT ": a NUL byte (not a text file)", what,
+                 (gsize) (nul - text));
     return NULL;
   }
   gsize i = 0;
@@ -130,4 +133,30 @@ sp_csv_read (const char *path, GError **error)
     return NULL;
   }
   return sp_csv_parse (text, len, path, error);
+}
+
+char *
+sp_text_read (const char *path, gsize *len, GError **error)
+{
+  g_autofree char *text = NULL;
+  gsize n = 0;
+  g_autoptr (GError) local = NULL;
+  if (!g_file_get_contents (path, &text, &n, &local)) {
+    g_set_error (error, SP_ERROR, SP_ERROR_INPUT, "%s: %s", path, local->message);
+    return NULL;
+  }
+  const char *nul = memchr (text, '\0', n);
+  if (nul) {
+    g_set_error (error, SP_ERROR, SP_ERROR_INPUT,
+                 "%s: byte offset %" G_GSIZE_FORMAT ": a NUL byte (not a text file)", path,
+                 (gsize) (nul - text));
+    return NULL;
+  }
+  if (n >= 3 && memcmp (text, "\xEF\xBB\xBF", 3) == 0) {
+    memmove (text, text + 3, n - 3 + 1);   /* with the terminating NUL */
+    n -= 3;
+  }
+  if (len)
+    *len = n;
+  return g_steal_pointer (&text);
 }

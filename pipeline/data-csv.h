@@ -20,6 +20,10 @@ typedef struct {
  * the line. */
 SpCsv *sp_csv_parse (const char *text, gsize len, const char *what, GError **error);
 SpCsv *sp_csv_read (const char *path, GError **error);
+/* The contents of a text file (NUL-terminated, newly allocated; *len may be NULL) with
+ * a leading UTF-8 byte-order mark removed.  A NUL byte inside is an error naming the
+ * file and the byte's offset; so is an unreadable file. */
+char *sp_text_read (const char *path, gsize *len, GError **error);
 void sp_csv_free (SpCsv *csv);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpCsv, sp_csv_free)
 

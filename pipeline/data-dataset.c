@@ -4,7 +4,6 @@
 #include "run-inputs.h"
 #include "run-signals.h"
 #include "data-cache.h"
-#include "spm-json.h"
 
 #include <string.h>
 
@@ -39,8 +38,22 @@ sp_dataset_free (SpDataset *ds)
     g_ptr_array_unref (ds->store);
   g_free (ds->ex);
   g_free (ds->ex_row);
+  g_free (ds->ex_unlabelled);
   g_free (ds->manifest);
   g_free (ds);
+}
+
+SpDataset *
+sp_dataset_new (const char *manifest, SpmHeadKind head)
+{
+  SpDataset *ds = g_new0 (SpDataset, 1);
+  ds->manifest = g_strdup (manifest);
+  ds->head = head;
+  ds->inputs = g_ptr_array_new_with_free_func (data_input_free);
+  ds->rows = g_array_new (FALSE, TRUE, sizeof (SpDataRow));
+  ds->errors = g_ptr_array_new_with_free_func (g_free);
+  ds->store = g_ptr_array_new_with_free_func (g_free);
+  return ds;
 }
 
 gboolean
@@ -146,13 +159,7 @@ sp_dataset_read (SpConfig *c, const char *manifest, SpmHeadKind head, const char
                  required_column (head));
     return NULL;
   }
-  g_autoptr (SpDataset) ds = g_new0 (SpDataset, 1);
-  ds->manifest = g_strdup (manifest);
-  ds->head = head;
-  ds->inputs = g_ptr_array_new_with_free_func (data_input_free);
-  ds->rows = g_array_new (FALSE, TRUE, sizeof (SpDataRow));
-  ds->errors = g_ptr_array_new_with_free_func (g_free);
-  ds->store = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (SpDataset) ds = sp_dataset_new (manifest, head);
   g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autofree char *dir = g_path_get_dirname (manifest);
 
@@ -244,10 +251,13 @@ examples_begin (SpDataset *ds)
 {
   g_free (ds->ex);
   g_free (ds->ex_row);
+  g_free (ds->ex_unlabelled);
   ds->ex = g_new0 (SpmExample, ds->rows->len + 1);
   ds->ex_row = g_new0 (int, ds->rows->len + 1);
+  ds->ex_unlabelled = g_new0 (int64_t, ds->rows->len + 1);
   ds->n_ex = 0;
   ds->frames = 0;
+  ds->unlabelled = 0;
 }
 
 static void
@@ -271,7 +281,8 @@ sp_dataset_assign_labels (SpDataset *ds, const SpLabelSet *set, gboolean whole)
     if (r->label) {
       int k = sp_label_set_find (set, r->label);
       if (k < 0) {
-        row_error (ds, r->line, "unknown label \"%s\"", r->label);
+        g_autofree char *hint = sp_label_set_hint (set, r->label);
+        row_error (ds, r->line, "unknown label \"%s\"%s", r->label, hint);
         r->failed = TRUE;
         continue;
       }
@@ -281,12 +292,15 @@ sp_dataset_assign_labels (SpDataset *ds, const SpLabelSet *set, gboolean whole)
     } else if (r->lf) {
       int32_t *y = g_new (int32_t, in->f.T);
       gboolean w = whole && in->start <= 0 && in->end < 0;
-      if (!sp_label_file_assign (r->lf, set, &in->f, w, y, &e)) {
+      int64_t unl = 0;
+      if (!sp_label_file_assign (r->lf, set, &in->f, w, y, &unl, &e)) {
         row_error (ds, r->line, "%s", e->message);
         r->failed = TRUE;
         g_free (y);
         continue;
       }
+      ds->ex_unlabelled[ds->n_ex] = unl;
+      ds->unlabelled += unl;
       example_add (ds, (int) i, (int) in->f.T, in->f.x, y, (int) in->f.T);
     }
   }
@@ -304,208 +318,15 @@ sp_dataset_assign_vocab (SpDataset *ds, const SpVocab *vocab)
   }
 }
 
-/* ---- predictions and scores ---------------------------------------------------- */
-
-SpPredictions *
-sp_predictions_new (const SpDataset *ds)
-{
-  SpPredictions *p = g_new0 (SpPredictions, 1);
-  p->frame = g_new0 (int32_t *, ds->n_ex + 1);
-  p->cls = g_new0 (int32_t, ds->n_ex + 1);
-  p->caption = g_new0 (char *, ds->inputs->len + 1);
-  for (size_t e = 0; ds->head == SPM_HEAD_LABELER && e < ds->n_ex; e++)
-    p->frame[e] = g_new0 (int32_t, ds->ex[e].T);
-  return p;
-}
-
 void
-sp_predictions_free (SpPredictions *p, const SpDataset *ds)
+sp_dataset_report_unlabelled (const SpDataset *ds)
 {
-  if (!p)
-    return;
-  for (size_t e = 0; e < ds->n_ex; e++)
-    g_free (p->frame[e]);
-  for (guint i = 0; i < ds->inputs->len; i++)
-    g_free (p->caption[i]);
-  g_free (p->frame);
-  g_free (p->cls);
-  g_free (p->caption);
-  g_free (p);
-}
-
-static int32_t
-argmax (const float *p, int n)
-{
-  int k = 0;
-  for (int i = 1; i < n; i++)
-    if (p[i] > p[k])
-      k = i;
-  return k;
-}
-
-/* used[i]: input i has a good row (its captions are references); newly allocated */
-static gboolean *
-inputs_used (const SpDataset *ds)
-{
-  gboolean *used = g_new0 (gboolean, ds->inputs->len + 1);
-  for (size_t e = 0; e < ds->n_ex; e++)
-    used[g_array_index (ds->rows, SpDataRow, ds->ex_row[e]).input] = TRUE;
-  return used;
-}
-
-void
-sp_dataset_predict (const SpDataset *ds, const SpmModel *m, int beam, int max_len,
-                    SpPredictions *p)
-{
-  if (ds->head == SPM_HEAD_CAPTIONER) {
-    g_autofree int32_t *tok = g_new (int32_t, max_len + 1);
-    g_autofree gboolean *used = inputs_used (ds);
-    for (guint i = 0; i < ds->inputs->len; i++) {
-      SpDataInput *in = g_ptr_array_index (ds->inputs, i);
-      if (in->failed || !used[i])
-        continue;
-      float score;
-      int n = spm_caption (m, in->pooled, beam, max_len, 0.0f, 0, tok, &score);
-      g_free (p->caption[i]);
-      p->caption[i] = sp_vocab_decode ((const char *const *) m->names, m->cfg.C, tok, n);
-    }
-    return;
+  for (size_t e = 0; ds && ds->ex_unlabelled && e < ds->n_ex; e++) {
+    if (ds->ex_unlabelled[e] == 0)
+      continue;
+    const SpDataRow *r = &g_array_index (ds->rows, SpDataRow, ds->ex_row[e]);
+    g_printerr ("seqpipe: %s:%d: %s: %" G_GINT64_FORMAT " of %d frames unlabelled (no segment "
+                "covers them: no loss, not scored)\n", ds->manifest, r->line,
+                row_input (ds, r)->path, ds->ex_unlabelled[e], ds->ex[e].T);
   }
-  g_autoptr (SpmRunner) run = spm_runner_new (m);
-  g_autofree float *probs = g_new (float, m->cfg.C);
-  for (size_t e = 0; e < ds->n_ex; e++) {
-    const SpmExample *ex = &ds->ex[e];
-    spm_runner_reset (run);
-    for (int t = 0; t < ex->T; t++) {
-      spm_runner_step (run, ex->x + (size_t) t * m->cfg.D, probs);
-      if (ds->head == SPM_HEAD_LABELER)
-        p->frame[e][t] = argmax (probs, m->cfg.C);
-    }
-    if (ds->head == SPM_HEAD_CLASSIFIER) {
-      spm_runner_classify (run, probs);
-      p->cls[e] = argmax (probs, m->cfg.C);
-    }
-  }
-}
-
-void
-sp_dataset_score (const SpDataset *ds, const SpPredictions *p, int C, SpScore *out)
-{
-  memset (out, 0, sizeof *out);
-  out->head = ds->head;
-  out->C = C;
-  if (ds->head == SPM_HEAD_LABELER) {
-    g_autofree const int32_t **truth = g_new0 (const int32_t *, ds->n_ex + 1);
-    g_autofree int64_t *len = g_new0 (int64_t, ds->n_ex + 1);
-    for (size_t e = 0; e < ds->n_ex; e++) {
-      truth[e] = ds->ex[e].y;
-      len[e] = ds->ex[e].T;
-    }
-    spm_metrics_segmentation ((const int32_t *const *) p->frame, truth, len,
-                              (int64_t) ds->n_ex, &out->seg);
-  } else if (ds->head == SPM_HEAD_CLASSIFIER) {
-    g_autofree int32_t *truth = g_new0 (int32_t, ds->n_ex + 1);
-    for (size_t e = 0; e < ds->n_ex; e++)
-      truth[e] = ds->ex[e].y[0];
-    out->confusion = g_new0 (int64_t, (size_t) C * C);
-    spm_metrics_classification (p->cls, truth, (int64_t) ds->n_ex, C, &out->cls,
-                                out->confusion);
-  } else {
-    /* per input: hypothesis tokens, references = tokens of all its good captions */
-    g_autofree GPtrArray **by_input = g_new0 (GPtrArray *, ds->inputs->len + 1);
-    for (size_t e = 0; e < ds->n_ex; e++) {
-      const SpDataRow *row = &g_array_index (ds->rows, SpDataRow, ds->ex_row[e]);
-      if (!by_input[row->input])
-        by_input[row->input] = g_ptr_array_new ();
-      g_ptr_array_add (by_input[row->input], sp_tokenize (row->caption));
-    }
-    GPtrArray *hyps = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
-    GPtrArray *refs = g_ptr_array_new ();
-    for (guint i = 0; i < ds->inputs->len; i++) {
-      GPtrArray *r = by_input[i];
-      if (!r)
-        continue;
-      if (!p->caption[i]) {
-        for (guint k = 0; k < r->len; k++)
-          g_strfreev (r->pdata[k]);
-        g_ptr_array_unref (r);
-        continue;
-      }
-      g_ptr_array_add (r, NULL);
-      g_ptr_array_add (hyps, sp_tokenize (p->caption[i]));
-      g_ptr_array_add (refs, g_ptr_array_free (r, FALSE));
-    }
-    spm_metrics_captions ((const char *const *const *) hyps->pdata,
-                          (const char *const *const *const *) refs->pdata, hyps->len, &out->cap);
-    for (guint i = 0; i < refs->len; i++) {
-      char ***r = refs->pdata[i];
-      for (int k = 0; r[k]; k++)
-        g_strfreev (r[k]);
-      g_free (r);
-    }
-    g_ptr_array_unref (refs);
-    g_ptr_array_unref (hyps);
-  }
-}
-
-void
-sp_score_clear (SpScore *s)
-{
-  g_clear_pointer (&s->confusion, g_free);
-}
-
-double
-sp_score_main (const SpScore *s)
-{
-  return s->head == SPM_HEAD_LABELER ? s->seg.frame_accuracy
-         : s->head == SPM_HEAD_CLASSIFIER ? s->cls.accuracy : s->cap.bleu4;
-}
-
-static void
-append_num (GString *j, const char *key, double v, gboolean last)
-{
-  char buf[G_ASCII_DTOSTR_BUF_SIZE];
-  g_string_append_printf (j, "\"%s\": %s%s", key, g_ascii_dtostr (buf, sizeof buf, v),
-                          last ? "" : ", ");
-}
-
-char *
-sp_score_json (const SpScore *s, const char *const *names)
-{
-  GString *j = g_string_new ("{");
-  if (s->head == SPM_HEAD_LABELER) {
-    g_string_append_printf (j, "\"n\": %" G_GINT64_FORMAT ", \"frames\": %" G_GINT64_FORMAT ", ",
-                            s->seg.n, s->seg.frames);
-    append_num (j, "frame_accuracy", s->seg.frame_accuracy, FALSE);
-    append_num (j, "edit", s->seg.edit, FALSE);
-    append_num (j, "f1@10", s->seg.f1_10, FALSE);
-    append_num (j, "f1@25", s->seg.f1_25, FALSE);
-    append_num (j, "f1@50", s->seg.f1_50, TRUE);
-  } else if (s->head == SPM_HEAD_CLASSIFIER) {
-    g_string_append_printf (j, "\"n\": %" G_GINT64_FORMAT ", ", s->cls.n);
-    append_num (j, "accuracy", s->cls.accuracy, FALSE);
-    append_num (j, "macro_f1", s->cls.macro_f1, FALSE);
-    g_string_append (j, "\"confusion\": {\"labels\": [");
-    for (int i = 0; i < s->C; i++) {
-      if (i)
-        g_string_append (j, ", ");
-      spm_json_append_string (j, names[i]);
-    }
-    g_string_append (j, "], \"matrix\": [");
-    for (int i = 0; i < s->C; i++) {
-      g_string_append_printf (j, "%s[", i ? ", " : "");
-      for (int k = 0; k < s->C; k++)
-        g_string_append_printf (j, "%s%" G_GINT64_FORMAT, k ? ", " : "",
-                                s->confusion[(size_t) i * s->C + k]);
-      g_string_append_c (j, ']');
-    }
-    g_string_append (j, "]}");
-  } else {
-    g_string_append_printf (j, "\"n\": %" G_GINT64_FORMAT ", ", s->cap.n);
-    append_num (j, "bleu1", s->cap.bleu1, FALSE);
-    append_num (j, "bleu4", s->cap.bleu4, FALSE);
-    append_num (j, "exact_match", s->cap.exact_match, TRUE);
-  }
-  g_string_append (j, "}");
-  return g_string_free (j, FALSE);
 }

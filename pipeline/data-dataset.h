@@ -18,7 +18,6 @@
 #include "data-vocab.h"
 #include "run-progress.h"
 #include "spm-model.h"
-#include "spm-metrics.h"
 
 G_BEGIN_DECLS
 
@@ -52,6 +51,8 @@ typedef struct {
   int *ex_row;              /* row of each example */
   size_t n_ex;
   int64_t frames;           /* frames over all examples */
+  int64_t *ex_unlabelled;   /* labeler: frames of each example no segment covers (y = -1) */
+  int64_t unlabelled;       /* their sum */
   GPtrArray *store;         /* target arrays owned by the dataset */
 } SpDataset;
 
@@ -64,6 +65,8 @@ gboolean sp_dataset_head_kind (const SpStageClass *head, SpmHeadKind *out, GErro
  * (may be NULL) is updated per input. */
 SpDataset *sp_dataset_read (SpConfig *c, const char *manifest, SpmHeadKind head,
                             const char *cache_dir, SpProgress *progress, GError **error);
+/* an empty dataset of that manifest (no rows, inputs or targets) */
+SpDataset *sp_dataset_new (const char *manifest, SpmHeadKind head);
 void sp_dataset_free (SpDataset *ds);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpDataset, sp_dataset_free)
 
@@ -78,40 +81,9 @@ const char **sp_dataset_captions (const SpDataset *ds);
  * window must have exactly one line per frame. */
 void sp_dataset_assign_labels (SpDataset *ds, const SpLabelSet *set, gboolean whole);
 void sp_dataset_assign_vocab (SpDataset *ds, const SpVocab *vocab);
-
-/* ---- scoring (DESIGN §9) -------------------------------------------------------
- * Predictions are per example for the labeler (frame[e][t]) and the classifier
- * (cls[e]); per input for the captioner (caption[i], NULL for an input without good
- * rows), scored against all the input's captions. */
-typedef struct {
-  int32_t **frame;
-  int32_t *cls;
-  char **caption;
-} SpPredictions;
-
-SpPredictions *sp_predictions_new (const SpDataset *ds);
-void sp_predictions_free (SpPredictions *p, const SpDataset *ds);
-
-/* The model's own predictions (validation while training): the streaming runner's
- * argmax per frame or per sequence; captions with the given beam search. */
-void sp_dataset_predict (const SpDataset *ds, const SpmModel *m, int beam, int max_len,
-                         SpPredictions *p);
-
-typedef struct {
-  SpmHeadKind head;
-  SpmSegMetrics seg;
-  SpmClassMetrics cls;
-  int64_t *confusion;       /* [C][C] classifier, row = truth */
-  int C;
-  SpmCaptionMetrics cap;
-} SpScore;
-
-void sp_dataset_score (const SpDataset *ds, const SpPredictions *p, int C, SpScore *out);
-void sp_score_clear (SpScore *s);
-/* The head's main figure: frame_accuracy, accuracy or bleu4 */
-double sp_score_main (const SpScore *s);
-/* JSON object with exactly the DESIGN §9 keys of the head (names: the class names) */
-char *sp_score_json (const SpScore *s, const char *const *names);
+/* One line on stderr per labeler example with unlabelled frames: where, how many
+ * (ds may be NULL). */
+void sp_dataset_report_unlabelled (const SpDataset *ds);
 
 G_END_DECLS
 

@@ -1,6 +1,7 @@
 /* labels.c — label sets and label files (see labels.h). */
 #include "data-labels.h"
 #include "data-csv.h"
+#include "host-keys.h"
 
 #include <errno.h>
 #include <math.h>
@@ -37,6 +38,20 @@ sp_label_set_find (const SpLabelSet *s, const char *name)
   return GPOINTER_TO_INT (g_hash_table_lookup (s->index, name)) - 1;
 }
 
+char *
+sp_label_set_hint (const SpLabelSet *s, const char *name)
+{
+  g_autofree char *h = sp_suggest_text (name, (const char *const *) s->names);
+  if (*h)
+    return g_steal_pointer (&h);
+  /* no near miss: say what the names are when there are few */
+  if (s->n > 0 && s->n <= 12) {
+    g_autofree char *all = g_strjoinv (", ", s->names);
+    return g_strdup_printf (" (the labels are %s)", all);
+  }
+  return g_strdup ("");
+}
+
 static int
 cmp_str (const void *a, const void *b)
 {
@@ -54,8 +69,8 @@ sp_label_set_sorted (GHashTable *names)
 SpLabelSet *
 sp_label_set_read (const char *path, GError **error)
 {
-  g_autofree char *text = NULL;
-  if (!g_file_get_contents (path, &text, NULL, error))
+  g_autofree char *text = sp_text_read (path, NULL, error);
+  if (!text)
     return NULL;
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
   g_autoptr (GPtrArray) names = g_ptr_array_new ();
@@ -80,22 +95,70 @@ sp_label_set_read (const char *path, GError **error)
   return sp_label_set_new ((const char *const *) names->pdata);
 }
 
+/* a segment time: a finite number of seconds >= 0; FALSE sets the error naming the
+ * file, line and column */
 static gboolean
-parse_seconds (const char *s, double *out)
+parse_seconds (const SpLabelFile *lf, int line, const char *col, const char *s, double *out,
+               GError **error)
 {
+  g_autofree char *v_text = g_strstrip (g_strdup (s));
   char *end = NULL;
   errno = 0;
-  double v = g_ascii_strtod (s, &end);
-  if (end == s || *end || errno || !isfinite (v) || v < 0)
+  double v = g_ascii_strtod (v_text, &end);
+  const char *why = NULL;
+  if (end == v_text || *end)
+    why = "is not a number";
+  else if (!isfinite (v))
+    why = "is not finite";
+  else if (v < 0)
+    why = "is negative";
+  if (why) {
+    g_set_error (error, SP_ERROR, SP_ERROR_INPUT, "%s:%d: %s \"%s\" %s (seconds >= 0 expected)",
+                 lf->file, line, col, s, why);
     return FALSE;
+  }
   *out = v;
   return TRUE;
 }
 
-static gboolean
-read_segments (SpLabelFile *lf, const char *text, GError **error)
+static int
+cmp_seg_start (gconstpointer a, gconstpointer b, gpointer user)
 {
-  g_autoptr (SpCsv) csv = sp_csv_parse (text, strlen (text), lf->file, error);
+  const SpLabelFile *lf = user;
+  int i = *(const int *) a, k = *(const int *) b;
+  return lf->start[i] < lf->start[k] ? -1 : lf->start[i] > lf->start[k] ? 1 : i - k;
+}
+
+/* Segments are half-open [start, end): two overlap when one starts before the other
+ * ends.  Sorted by start, each must start at or after the end of the one before it. */
+static gboolean
+check_overlaps (const SpLabelFile *lf, GError **error)
+{
+  g_autofree int *order = g_new (int, lf->n_segs + 1);
+  for (int i = 0; i < lf->n_segs; i++)
+    order[i] = i;
+  g_qsort_with_data (order, lf->n_segs, sizeof (int), cmp_seg_start, (gpointer) lf);
+  for (int k = 1; k < lf->n_segs; k++) {
+    int a = order[k - 1], b = order[k];
+    if (lf->start[b] < lf->end[a]) {
+      int first = MIN (lf->seg_line[a], lf->seg_line[b]);
+      int second = MAX (lf->seg_line[a], lf->seg_line[b]);
+      g_set_error (error, SP_ERROR, SP_ERROR_INPUT,
+                   "%s:%d: segment [%g, %g) overlaps [%g, %g) on line %d", lf->file, second,
+                   lf->seg_line[b] == second ? lf->start[b] : lf->start[a],
+                   lf->seg_line[b] == second ? lf->end[b] : lf->end[a],
+                   lf->seg_line[b] == second ? lf->start[a] : lf->start[b],
+                   lf->seg_line[b] == second ? lf->end[a] : lf->end[b], first);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static gboolean
+read_segments (SpLabelFile *lf, const char *text, gsize len, GError **error)
+{
+  g_autoptr (SpCsv) csv = sp_csv_parse (text, len, lf->file, error);
   if (!csv)
     return FALSE;
   GArray *start = g_array_new (FALSE, FALSE, sizeof (double));
@@ -117,12 +180,15 @@ read_segments (SpLabelFile *lf, const char *text, GError **error)
       g_set_error (error, SP_ERROR, SP_ERROR_INPUT, "%s:%d: expected 3 columns, found %d",
                    lf->file, ln, csv->rows[r].n);
       ok = FALSE;
-    } else if (!parse_seconds (f[0], &s) || !parse_seconds (f[1], &e) || e <= s) {
-      g_set_error (error, SP_ERROR, SP_ERROR_INPUT,
-                   "%s:%d: start and end must be seconds with 0 <= start < end (\"%s\", \"%s\")",
-                   lf->file, ln, f[0], f[1]);
+    } else if (!parse_seconds (lf, ln, "start", f[0], &s, error)
+               || !parse_seconds (lf, ln, "end", f[1], &e, error)) {
       ok = FALSE;
-    } else if (!*f[2]) {
+    } else if (e <= s) {
+      g_set_error (error, SP_ERROR, SP_ERROR_INPUT,
+                   "%s:%d: end %s is not after start %s (segments are [start, end))", lf->file,
+                   ln, f[1], f[0]);
+      ok = FALSE;
+    } else if (!*g_strstrip (f[2])) {
       g_set_error (error, SP_ERROR, SP_ERROR_INPUT, "%s:%d: empty label", lf->file, ln);
       ok = FALSE;
     } else {
@@ -142,7 +208,7 @@ read_segments (SpLabelFile *lf, const char *text, GError **error)
   lf->start = (double *) g_array_free (start, FALSE);
   lf->end = (double *) g_array_free (end, FALSE);
   lf->seg_line = (int *) g_array_free (line_no, FALSE);
-  return ok;
+  return ok && check_overlaps (lf, error);
 }
 
 static gboolean
@@ -177,15 +243,13 @@ sp_label_file_read (const char *path, GError **error)
 {
   g_autoptr (SpLabelFile) lf = g_new0 (SpLabelFile, 1);
   lf->file = g_strdup (path);
-  g_autofree char *text = NULL;
-  g_autoptr (GError) e = NULL;
-  if (!g_file_get_contents (path, &text, NULL, &e)) {
-    g_set_error (error, SP_ERROR, SP_ERROR_INPUT, "%s: %s", path, e->message);
+  gsize len = 0;
+  g_autofree char *text = sp_text_read (path, &len, error);
+  if (!text)
     return NULL;
-  }
   if (g_str_has_suffix (path, ".csv")) {
     lf->segments = TRUE;
-    if (!read_segments (lf, text, error))
+    if (!read_segments (lf, text, len, error))
       return NULL;
   } else if (g_str_has_suffix (path, ".txt")) {
     g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
@@ -229,8 +293,9 @@ lookup (const SpLabelFile *lf, const SpLabelSet *set, const char *name, int line
 {
   int k = sp_label_set_find (set, name);
   if (k < 0) {
-    g_set_error (error, SP_ERROR, SP_ERROR_INPUT, "%s:%d: unknown label \"%s\"", lf->file,
-                 line, name);
+    g_autofree char *hint = sp_label_set_hint (set, name);
+    g_set_error (error, SP_ERROR, SP_ERROR_INPUT, "%s:%d: unknown label \"%s\"%s", lf->file,
+                 line, name, hint);
     return FALSE;
   }
   *out = k;
@@ -239,15 +304,17 @@ lookup (const SpLabelFile *lf, const SpLabelSet *set, const char *name, int line
 
 gboolean
 sp_label_file_assign (const SpLabelFile *lf, const SpLabelSet *set, const SpFeatures *f,
-                      gboolean whole, int32_t *y, GError **error)
+                      gboolean whole, int32_t *y, int64_t *unlabelled, GError **error)
 {
+  *unlabelled = 0;
   if (!lf->segments) {
     for (int64_t t = 0; t < f->T; t++) {
       int64_t i = f->index[t];
       if (i < 0 || i >= lf->n_frames) {
         g_set_error (error, SP_ERROR, SP_ERROR_INPUT,
-                     "%s: has %" G_GINT64_FORMAT " lines but the input has frame %" G_GINT64_FORMAT
-                     " (label file length mismatch)", lf->file, lf->n_frames, i);
+                     "%s: %" G_GINT64_FORMAT " lines, but the input has at least %" G_GINT64_FORMAT
+                     " frames (label file length mismatch: a .txt file has one line per native frame)", lf->file,
+                     lf->n_frames, i + 1);
         return FALSE;
       }
       if (!lookup (lf, set, lf->frames[i], (int) i + 1, &y[t], error))
@@ -255,9 +322,9 @@ sp_label_file_assign (const SpLabelFile *lf, const SpLabelSet *set, const SpFeat
     }
     if (whole && f->T > 0 && lf->n_frames != f->index[f->T - 1] + 1) {
       g_set_error (error, SP_ERROR, SP_ERROR_INPUT,
-                   "%s: has %" G_GINT64_FORMAT " lines but the input has %" G_GINT64_FORMAT
-                   " frames (label file length mismatch)", lf->file, lf->n_frames,
-                   f->index[f->T - 1] + 1);
+                   "%s: %" G_GINT64_FORMAT " lines, but the input has %" G_GINT64_FORMAT
+                   " frames (label file length mismatch: a .txt file has one line per native frame)", lf->file,
+                   lf->n_frames, f->index[f->T - 1] + 1);
       return FALSE;
     }
     return TRUE;
@@ -269,19 +336,43 @@ sp_label_file_assign (const SpLabelFile *lf, const SpLabelSet *set, const SpFeat
     if (!lookup (lf, set, lf->seg_label[s], lf->seg_line[s], &k, error))
       return FALSE;
   }
+  /* a frame takes the segment holding its time, [start, end); none: unlabelled (-1) */
   for (int64_t t = 0; t < f->T; t++) {
     double tm = f->time[t];
     int hit = -1;
     for (int s = 0; s < lf->n_segs && hit < 0; s++)
       if (tm >= lf->start[s] && tm < lf->end[s])
         hit = s;
-    if (hit < 0) {
-      g_set_error (error, SP_ERROR, SP_ERROR_INPUT,
-                   "%s: no segment covers frame %" G_GINT64_FORMAT " at %.3f s", lf->file,
-                   f->index[t], tm);
-      return FALSE;
-    }
-    y[t] = sp_label_set_find (set, lf->seg_label[hit]);
+    y[t] = hit < 0 ? -1 : sp_label_set_find (set, lf->seg_label[hit]);
+    if (hit < 0)
+      (*unlabelled)++;
   }
   return TRUE;
+}
+
+const char *
+sp_label_file_dominant (const SpLabelFile *lf)
+{
+  g_autoptr (GHashTable) weight = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  int n = lf->segments ? lf->n_segs : (int) lf->n_frames;
+  for (int i = 0; i < n; i++) {
+    const char *name = lf->segments ? lf->seg_label[i] : lf->frames[i];
+    double *w = g_hash_table_lookup (weight, name);
+    if (!w)
+      g_hash_table_insert (weight, (gpointer) name, w = g_new0 (double, 1));
+    *w += lf->segments ? lf->end[i] - lf->start[i] : 1.0;
+  }
+  const char *best = NULL;
+  double best_w = -1;
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, weight);
+  while (g_hash_table_iter_next (&it, &k, &v)) {
+    double w = *(double *) v;
+    if (w > best_w || (w == best_w && strcmp (k, best) < 0)) {
+      best = k;
+      best_w = w;
+    }
+  }
+  return best;
 }

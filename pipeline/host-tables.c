@@ -84,6 +84,22 @@ static const SpHostKey train_keys[] = {
      "extracted features, keyed by file identity and feature settings", SP_HKEY_PATH),
   K ("shuffle", SP_KEY_BOOL, "true", 0, -1, NULL, "shuffle the examples every epoch", 0),
   K ("threads", SP_KEY_INT, "0", 0, 256, NULL, "math threads; 0 = all cores", 0),
+  K ("val-fraction", SP_KEY_DOUBLE, "0", 0, 1, NULL,
+     "without val-manifest: hold out this share of the manifest's inputs for validation "
+     "(stratified by label, chosen by seed; written to OUTPUT-DIR/val-split.csv)",
+     SP_HKEY_MAX_OPEN),
+  K ("patience", SP_KEY_INT, "0", 0, 1000000, NULL,
+     "stop after this many epochs without a better validation monitor; 0 = off", 0),
+  K ("monitor", SP_KEY_STRING, "loss", 0, -1, NULL,
+     "what \"better\" means: loss (validation loss, lower is better) or a metric of the "
+     "head (accuracy, macro_f1, frame_accuracy, edit, f1@10, f1@25, f1@50, bleu1, bleu4, "
+     "exact_match; higher is better)", 0),
+  K ("class-weights", SP_KEY_CHOICE, "none", 0, -1, "none|balanced",
+     "balanced: class c weighs n / (C n_c) in the loss (scikit-learn's), from the training "
+     "set's counts (labeler: frames, classifier: inputs); not for the captioner", 0),
+  K ("lr-schedule", SP_KEY_CHOICE, "constant", 0, -1, "constant|cosine|step",
+     "learning rate per epoch: constant, cosine annealing to 0, or step (x0.1 at 50% and "
+     "75% of the epochs)", 0),
   K_END
 };
 

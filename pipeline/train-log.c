@@ -1,8 +1,10 @@
 /* train-log.c — `seqpipe train`'s record of an epoch: OUTPUT-DIR/train-log.csv
- * (epoch, step, loss, the head's validation metrics, seconds) and train-log.png (the
- * loss and the main validation metric per epoch, with axes and a legend). */
+ * (epoch, step, loss, validation loss, the head's validation metrics, seconds) and
+ * train-log.png (the loss and the main validation metric per epoch, with axes, a
+ * legend and a green line at the best epoch). */
 #include "train-log.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +19,16 @@ struct _SpTrainLog {
   char *dir;
   GString *rows;          /* CSV body lines */
   GArray *loss, *metric;  /* double per epoch; metric < 0 when not validated */
+  int best;               /* the best epoch (1-based), 0 = none yet */
 };
 
 static const char *
 log_header (SpmHeadKind head)
 {
   return head == SPM_HEAD_LABELER
-             ? "epoch,step,loss,val_frame_accuracy,val_edit,val_f1@10,val_f1@25,val_f1@50,seconds"
-         : head == SPM_HEAD_CLASSIFIER ? "epoch,step,loss,val_accuracy,val_macro_f1,seconds"
-                                       : "epoch,step,loss,val_bleu1,val_bleu4,val_exact_match,seconds";
+             ? "epoch,step,loss,val_loss,val_frame_accuracy,val_edit,val_f1@10,val_f1@25,val_f1@50,seconds"
+         : head == SPM_HEAD_CLASSIFIER ? "epoch,step,loss,val_loss,val_accuracy,val_macro_f1,seconds"
+                                       : "epoch,step,loss,val_loss,val_bleu1,val_bleu4,val_exact_match,seconds";
 }
 
 SpTrainLog *
@@ -50,7 +53,8 @@ sp_train_log_free (SpTrainLog *l)
   g_free (l);
 }
 
-/* --resume: the rows of the epochs already done (the main metric is column 4) */
+/* --resume: the rows of the epochs already done (the main metric is column 5, 6 for
+ * the captioner) */
 void
 sp_train_log_load (SpTrainLog *l, int epochs_done)
 {
@@ -61,10 +65,10 @@ sp_train_log_load (SpTrainLog *l, int epochs_done)
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
   for (int i = 1; lines[i] && (int) l->loss->len < epochs_done; i++) {
     g_auto (GStrv) f = g_strsplit (lines[i], ",", -1);
-    if (g_strv_length (f) < 5 || atoi (f[0]) != (int) l->loss->len + 1)
+    if (g_strv_length (f) < 6 || atoi (f[0]) != (int) l->loss->len + 1)
       break;
     double loss = g_ascii_strtod (f[2], NULL);
-    int mcol = l->head == SPM_HEAD_CAPTIONER ? 4 : 3;
+    int mcol = l->head == SPM_HEAD_CAPTIONER ? 5 : 4;
     double metric = *f[mcol] ? g_ascii_strtod (f[mcol], NULL) : -1;
     g_array_append_val (l->loss, loss);
     g_array_append_val (l->metric, metric);
@@ -78,6 +82,10 @@ sp_train_log_add (SpTrainLog *l, int epoch, int64_t step, double loss, const SpS
 {
   g_string_append_printf (l->rows, "%d,%" G_GINT64_FORMAT ",%.6f", epoch, step, loss);
   double metric = -1;
+  if (s && isfinite (s->loss))
+    g_string_append_printf (l->rows, ",%.6f", s->loss);
+  else
+    g_string_append (l->rows, ",");
   if (!s)
     g_string_append (l->rows, l->head == SPM_HEAD_LABELER ? ",,,,," :
                               l->head == SPM_HEAD_CLASSIFIER ? ",," : ",,,");
@@ -94,6 +102,12 @@ sp_train_log_add (SpTrainLog *l, int epoch, int64_t step, double loss, const SpS
   g_string_append_printf (l->rows, ",%.3f\n", seconds);
   g_array_append_val (l->loss, loss);
   g_array_append_val (l->metric, metric);
+}
+
+void
+sp_train_log_set_best (SpTrainLog *l, int epoch)
+{
+  l->best = epoch;
 }
 
 #define PLOT_W 640
@@ -211,6 +225,15 @@ write_plot (const SpTrainLog *l, const char *path, GError **error)
   double lmax = 1e-9;
   for (int i = 0; i < n; i++)
     lmax = MAX (lmax, g_array_index (l->loss, double, i));
+  static const uint8_t green[3] = { 44, 160, 44 };
+  if (l->best >= 1 && l->best <= n) {
+    int i = l->best - 1;
+    int x = PLOT_M + (n > 1 ? i * (PLOT_W - 2 * PLOT_M) / (n - 1) : (PLOT_W - 2 * PLOT_M) / 2);
+    plot_line (img, x, PLOT_M, x, PLOT_H - PLOT_M, green);
+    char best[32];
+    g_snprintf (best, sizeof best, "best %d", l->best);
+    plot_text (img, x + 4, PLOT_M + 4, best, green);
+  }
   plot_curve (img, (const double *) l->loss->data, n, lmax, blue);
   plot_curve (img, (const double *) l->metric->data, n, 1.0, orange);
 

@@ -2,7 +2,7 @@
 #ifndef SP_TRAIN_LOG_H
 #define SP_TRAIN_LOG_H
 
-#include "data-dataset.h"
+#include "data-score.h"
 
 G_BEGIN_DECLS
 
@@ -16,6 +16,8 @@ void sp_train_log_load (SpTrainLog *l, int epochs_done);
 /* one epoch; s = NULL when it was not validated */
 void sp_train_log_add (SpTrainLog *l, int epoch, int64_t step, double loss, const SpScore *s,
                        double seconds);
+/* the best epoch (1-based), marked on the plot */
+void sp_train_log_set_best (SpTrainLog *l, int epoch);
 /* train-log.csv and train-log.png, each replaced atomically */
 gboolean sp_train_log_write (const SpTrainLog *l, GError **error);
 

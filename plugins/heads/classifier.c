@@ -40,13 +40,8 @@ classifier_init (SpStage *st, GError **error)
   p->m = sp_heads_load (st, SPM_HEAD_CLASSIFIER, p->labels, error);
   if (!p->m)
     return FALSE;
-  const char *trained = p->m->cfg.pool == SPM_POOL_MEAN ? "mean" : "last";
-  if (p->pool && strcmp (p->pool, trained)) {
-    g_set_error (error, SP_PLUGIN_ERROR, SP_PLUGIN_ERROR_CONFIG,
-                 "[head] pool: \"%s\", but the checkpoint %s was trained with pool = %s",
-                 p->pool, sp_stage_model_checkpoint (st), trained);
+  if (!sp_heads_apply_pool (st, p->m, p->pool, error))
     return FALSE;
-  }
   p->run = spm_runner_new (p->m);
   p->probs = g_new (float, p->m->cfg.C);
   return TRUE;

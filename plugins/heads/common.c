@@ -1,6 +1,7 @@
 /* common.c — checkpoint loading and checks shared by the heads (see heads.h). */
 #include "heads.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "spm-json.h"
@@ -84,11 +85,51 @@ diff_settings (GString *out, const char *which, const SpmJson *ck, const SpmJson
   }
 }
 
+/* An .npy input is features already: the [decoder] fps/width/height and the extractor
+ * describe frames those features did not come from, so they are not compared. */
+static gboolean
+features_input (SpStage *st, const SpmJson *ck_decoder)
+{
+  const char *cf = sp_stage_feature_settings (st, "decoder");
+  g_autoptr (SpmJson) d = cf ? spm_json_parse (cf, strlen (cf), "config", NULL) : NULL;
+  const SpmJson *a = d ? spm_json_get (d, "plugin") : NULL;
+  const SpmJson *b = ck_decoder ? spm_json_get (ck_decoder, "plugin") : NULL;
+  if ((a && a->type == SPM_JSON_STRING && !strcmp (a->string, "npy"))
+      || (b && b->type == SPM_JSON_STRING && !strcmp (b->string, "npy")))
+    return TRUE;
+  const char *in = st->input ? st->input->path : NULL;
+  return in && g_str_has_suffix (in, ".npy");
+}
+
+/* settings without the keys an .npy input does not use (plugin: npy on one side, chosen
+ * by the extension on the other) */
+static void
+drop_frame_keys (SpmJson *o)
+{
+  static const char *const keys[] = { "fps", "width", "height", "threads", "plugin" };
+  for (int i = 0; o && o->type == SPM_JSON_OBJECT && i < o->n;) {
+    gboolean drop = FALSE;
+    for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
+      drop = drop || !strcmp (o->keys[i], keys[k]);
+    if (!drop) {
+      i++;
+      continue;
+    }
+    spm_json_free (o->items[i]);
+    g_free (o->keys[i]);
+    memmove (&o->items[i], &o->items[i + 1], sizeof *o->items * (size_t) (o->n - i - 1));
+    /* keys are NULL-terminated (g_strfreev): the terminator moves too */
+    memmove (&o->keys[i], &o->keys[i + 1], sizeof *o->keys * (size_t) (o->n - i));
+    o->n--;
+  }
+}
+
 static gboolean
 check_settings (SpStage *st, const SpmModel *m, const char *path, GError **error)
 {
   g_autoptr (GString) diff = g_string_new (NULL);
   static const char *const which[] = { "decoder", "extractor" };
+  gboolean npy = FALSE;
   for (int w = 0; w < 2; w++) {
     const char *ck_text = m->meta ? g_hash_table_lookup (m->meta, which[w]) : NULL;
     const char *cf_text = sp_stage_feature_settings (st, which[w]);
@@ -101,6 +142,14 @@ check_settings (SpStage *st, const SpmModel *m, const char *path, GError **error
       g_set_error (error, SP_PLUGIN_ERROR, SP_PLUGIN_ERROR_CONFIG,
                    "%s: its \"%s\" metadata is not a JSON object", path, which[w]);
       return FALSE;
+    }
+    if (w == 0)
+      npy = features_input (st, ck);
+    if (npy && w == 1)
+      continue;
+    if (npy) {
+      drop_frame_keys (ck);
+      drop_frame_keys (cf);
     }
     if (!json_equal (ck, cf))
       diff_settings (diff, which[w], ck, cf);
@@ -118,12 +167,22 @@ static gboolean
 check_labels_file (const SpmModel *m, const char *labels_path, GError **error)
 {
   g_autofree char *text = NULL;
+  gsize len = 0;
   g_autoptr (GError) e = NULL;
-  if (!g_file_get_contents (labels_path, &text, NULL, &e)) {
+  if (!g_file_get_contents (labels_path, &text, &len, &e)) {
     g_set_error (error, SP_PLUGIN_ERROR, SP_PLUGIN_ERROR_CONFIG, "[head] labels: %s", e->message);
     return FALSE;
   }
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  /* as training read it: a NUL byte is an error, a UTF-8 byte-order mark is not a name */
+  const char *nul = memchr (text, '\0', len);
+  if (nul) {
+    g_set_error (error, SP_PLUGIN_ERROR, SP_PLUGIN_ERROR_CONFIG,
+                 "[head] labels: %s: byte offset %" G_GSIZE_FORMAT ": a NUL byte (not a text "
+                 "file)", labels_path, (gsize) (nul - text));
+    return FALSE;
+  }
+  const char *body = len >= 3 && !memcmp (text, "\xEF\xBB\xBF", 3) ? text + 3 : text;
+  g_auto (GStrv) lines = g_strsplit (body, "\n", -1);
   int k = 0;
   for (int i = 0; lines[i]; i++) {
     char *name = g_strstrip (lines[i]);
@@ -180,4 +239,52 @@ sp_heads_load (SpStage *st, SpmHeadKind kind, const char *labels_path, GError **
     sp_stage_set_labels (st, (const char *const *) m->names, m->cfg.C);
   }
   return g_steal_pointer (&m);
+}
+
+/* the checkpoint's own __metadata__ value of key, read from its header alone (NULL
+ * when absent or unreadable: the full load reports a bad file) */
+static char *
+header_meta (const char *path, const char *key)
+{
+  FILE *f = fopen (path, "rb");
+  if (!f)
+    return NULL;
+  guint8 b[8];
+  char *value = NULL;
+  if (fread (b, 1, 8, f) == 8) {
+    guint64 n = 0;
+    for (int i = 7; i >= 0; i--)
+      n = (n << 8) | b[i];
+    g_autofree char *text = n < (100u << 20) ? g_malloc (n + 1) : NULL;
+    if (text && fread (text, 1, n, f) == n) {
+      g_autoptr (SpmJson) j = spm_json_parse (text, n, path, NULL);
+      const SpmJson *md = j ? spm_json_get (j, "__metadata__") : NULL;
+      const SpmJson *v = md ? spm_json_get (md, key) : NULL;
+      if (v && v->type == SPM_JSON_STRING)
+        value = g_strdup (v->string);
+    }
+  }
+  fclose (f);
+  return value;
+}
+
+gboolean
+sp_heads_apply_pool (SpStage *st, SpmModel *m, const char *pool, GError **error)
+{
+  const char *path = sp_stage_model_checkpoint (st);
+  g_autofree char *recorded = header_meta (path, "pool");
+  if (!recorded) {
+    /* made elsewhere without the record: the config says how it pools */
+    if (pool)
+      m->cfg.pool = !strcmp (pool, "mean") ? SPM_POOL_MEAN : SPM_POOL_LAST;
+    return TRUE;
+  }
+  const char *trained = m->cfg.pool == SPM_POOL_MEAN ? "mean" : "last";
+  if (pool && strcmp (pool, trained)) {
+    g_set_error (error, SP_PLUGIN_ERROR, SP_PLUGIN_ERROR_CONFIG,
+                 "[head] pool: \"%s\", but the checkpoint %s was trained with pool = %s", pool,
+                 path, trained);
+    return FALSE;
+  }
+  return TRUE;
 }

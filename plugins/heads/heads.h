@@ -16,6 +16,10 @@ extern const SpStageClass sp_head_captioner;
  * labels_path (may be NULL): a `[head] labels` file that must list the checkpoint's
  * labels in its order.  On success the head's labels are set on st (labeler and
  * classifier). */
+/* The classifier's pooling: a checkpoint whose metadata records `pool` must agree
+ * with the config's [head] pool when that is set (FALSE + error naming both); one made
+ * elsewhere without it pools as the config says (default last). */
+gboolean sp_heads_apply_pool (SpStage *st, SpmModel *m, const char *pool, GError **error);
 SpmModel *sp_heads_load (SpStage *st, SpmHeadKind kind, const char *labels_path,
                          GError **error);
 

@@ -181,8 +181,8 @@ test_labeler (void)
   ht_run_clear (&r);
   g_autofree char *json = ht_read ("out/lab/m.json");
   g_autoptr (SpmJson) j = spm_json_parse (json, strlen (json), "m.json", NULL);
-  static const char *const keys[] = { "n", "frames", "frame_accuracy", "edit", "f1@10", "f1@25",
-                                      "f1@50" };
+  static const char *const keys[] = { "n", "frames", "unlabelled", "frame_accuracy", "edit",
+                                      "f1@10", "f1@25", "f1@50", "per_class", "confusion" };
   g_assert_cmpint (j->n, ==, G_N_ELEMENTS (keys));
   for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
     g_assert_cmpstr (j->keys[i], ==, keys[i]);

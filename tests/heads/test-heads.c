@@ -6,6 +6,7 @@ void add_e2e_tests (void);
 void add_train_tests (void);
 void add_fixture_tests (void);
 void add_bad_tests (void);
+void add_train_val_tests (void);
 
 int
 main (int argc, char **argv)
@@ -15,6 +16,7 @@ main (int argc, char **argv)
   add_e2e_tests ();
   add_train_tests ();
   add_bad_tests ();
+  add_train_val_tests ();
   int status = g_test_run ();
   ht_cleanup ();
   return status;

@@ -246,10 +246,11 @@ test_label_files (void)
   double time[] = { 0.0, 0.2, 0.4 };
   SpFeatures f = { .T = 3, .D = 1, .index = index, .time = time };
   int32_t y[3];
+  int64_t unl = -1;
   GError *e = NULL;
   g_autoptr (SpLabelFile) a = sp_label_file_read (txt, &e);
   g_assert_no_error (e);
-  g_assert_true (sp_label_file_assign (a, set, &f, FALSE, y, &e));
+  g_assert_true (sp_label_file_assign (a, set, &f, FALSE, y, &unl, &e));
   g_assert_cmpint (y[0], ==, 2);
   g_assert_cmpint (y[1], ==, 1);
   g_assert_cmpint (y[2], ==, 1);
@@ -258,17 +259,17 @@ test_label_files (void)
   double ts[] = { 0, 0.1, 0.2, 0.3, 0.4 };
   SpFeatures g = { .T = 5, .D = 1, .index = all, .time = ts };
   int32_t y5[5];
-  g_assert_false (sp_label_file_assign (a, set, &g, TRUE, y5, &e));
+  g_assert_false (sp_label_file_assign (a, set, &g, TRUE, y5, &unl, &e));
   g_assert_nonnull (strstr (e->message, "length mismatch"));
   g_clear_error (&e);
   g_autoptr (SpLabelFile) b = sp_label_file_read (csv, &e);
   g_assert_no_error (e);
-  g_assert_true (sp_label_file_assign (b, set, &f, FALSE, y, &e));
+  g_assert_true (sp_label_file_assign (b, set, &f, FALSE, y, &unl, &e));
   g_assert_cmpint (y[0], ==, 2);        /* 0.0 in [0, 0.2) */
   g_assert_cmpint (y[1], ==, 1);        /* 0.2 in [0.2, 0.5): half-open */
   g_assert_cmpint (y[2], ==, 1);
   g_autoptr (SpLabelSet) small = sp_label_set_new ((const char *[]) { "x", "y", NULL });
-  g_assert_false (sp_label_file_assign (b, small, &f, FALSE, y, &e));
+  g_assert_false (sp_label_file_assign (b, small, &f, FALSE, y, &unl, &e));
   g_assert_nonnull (strstr (e->message, "a.csv:4: unknown label \"z\""));
   g_clear_error (&e);
   /* RFC 4180 quoting in a segment file: a label with a comma, CRLF line ends */

@@ -83,7 +83,7 @@ expect 1 "inspect kind:name of another kind" -- "$SEQPIPE" inspect -p "$SP_FAKE_
 expect 0 "inspect a host group" -- "$SEQPIPE" inspect decoder
 has out "  fps      double  0        [0, 1000]"
 expect 0 "inspect train" -- "$SEQPIPE" inspect train
-has out "  lr            double  0.001           (0, 10]"
+has out "  lr             double  0.001           (0, 10]"
 expect 0 "inspect sink" -- "$SEQPIPE" inspect sink
 has out "  path    string  (required)"
 expect 1 "inspect unknown" -- "$SEQPIPE" inspect -p "$SP_FAKE_PLUGIN_DIR" fake-dex
