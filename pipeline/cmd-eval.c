@@ -156,26 +156,21 @@ sp_cmd_eval (int argc, char **argv)
 {
   g_auto (GStrv) sets = NULL;
   g_autofree char *metrics_out = NULL;
-  gboolean quiet = FALSE;
+  gboolean quiet = FALSE, verbose = FALSE;
   GOptionEntry entries[] = {
     { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &sets, "override a config key", "GROUP.KEY=VALUE" },
     { "metrics-out", 0, 0, G_OPTION_ARG_FILENAME, &metrics_out, "write the metrics as JSON",
       "FILE" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no progress line", NULL },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "no effect (every verb takes -v)", NULL },
     { NULL, 0, 0, 0, NULL, NULL, NULL }
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("CONFIG");
-  g_option_context_set_summary (ctx, "Score [model] checkpoint on the labelled [pipeline] manifest.");
-  g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) e = NULL;
-  if (!g_option_context_parse (ctx, &argc, &argv, &e)) {
-    g_printerr ("seqpipe: eval: %s\n", e->message);
+  if (!sp_cmd_parse ("eval", "CONFIG", "Score [model] checkpoint on the labelled [pipeline] "
+                     "manifest.", entries, &argc, &argv, 1, 1)
+      || !sp_cmd_quiet_verbose ("eval", quiet, verbose))
     return 1;
-  }
-  if (argc != 2) {
-    g_printerr ("seqpipe: eval: expected one CONFIG (see seqpipe eval --help)\n");
-    return 1;
-  }
+  sp_signals_install ();
   g_autoptr (SpConfig) c = sp_config_load (argv[1], (const char *const *) sets, "eval", &e);
   if (!c)
     return fail (e);
@@ -191,7 +186,6 @@ sp_cmd_eval (int argc, char **argv)
                                           : "[model] checkpoint: required by eval");
     return 1;
   }
-  sp_signals_install ();
   g_autoptr (SpmModel) m = spm_model_load (ckpt, &e);
   if (!m)
     return fail (e);

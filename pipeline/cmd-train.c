@@ -33,31 +33,25 @@ sp_cmd_train (int argc, char **argv)
 {
   g_auto (GStrv) sets = NULL;
   g_autofree char *resume = NULL;
-  gboolean quiet = FALSE;
+  gboolean quiet = FALSE, verbose = FALSE;
   GOptionEntry entries[] = {
     { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &sets, "override a config key", "GROUP.KEY=VALUE" },
     { "resume", 0, 0, G_OPTION_ARG_FILENAME, &resume,
       "continue from NAME.last.safetensors (and its .state beside it)", "CHECKPOINT" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no progress line", NULL },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "no effect (every verb takes -v)", NULL },
     { NULL, 0, 0, 0, NULL, NULL, NULL }
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("CONFIG");
-  g_option_context_set_summary (ctx, "Train the model of CONFIG's [model] and [head] on [train] "
-                                     "manifest.");
-  g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) e = NULL;
-  if (!g_option_context_parse (ctx, &argc, &argv, &e)) {
-    g_printerr ("seqpipe: train: %s\n", e->message);
+  if (!sp_cmd_parse ("train", "CONFIG", "Train the model of CONFIG's [model] and [head] on "
+                     "[train] manifest.", entries, &argc, &argv, 1, 1)
+      || !sp_cmd_quiet_verbose ("train", quiet, verbose))
     return 1;
-  }
-  if (argc != 2) {
-    g_printerr ("seqpipe: train: expected one CONFIG (see seqpipe train --help)\n");
-    return 1;
-  }
+  /* first: a SIGINT while the config and the plugins load is an interruption too */
+  sp_signals_install ();
   g_autoptr (SpConfig) c = sp_config_load (argv[1], (const char *const *) sets, "train", &e);
   if (!c)
     return fail (e);
-  sp_signals_install ();
   g_autoptr (TrainRun) run = train_setup (c, resume, quiet, &e);
   if (!run)
     return fail (e);
