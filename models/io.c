@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <sys/stat.h>
+#include <string.h>
 #include <unistd.h>
 
 struct SpmFileWriter {
@@ -98,6 +99,41 @@ spm_file_writer_free (SpmFileWriter *w)
   g_free (w->tmp);
   g_free (w->path);
   g_free (w);
+}
+
+gboolean
+spm_file_probe_writable (const char *dir, GError **error)
+{
+  g_autofree char *probe = g_build_filename (dir, ".seqpipe-probe-XXXXXX", NULL);
+  int fd = g_mkstemp_full (probe, O_WRONLY | O_CLOEXEC, 0600);
+
+  if (fd < 0)
+    return io_error (error, dir, "cannot write in the directory", errno);
+  close (fd);
+  g_unlink (probe);
+  return TRUE;
+}
+
+void
+spm_file_remove_stale_temps (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *prefix = g_strdup_printf (".%s.tmp-", base);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      gboolean ours = g_str_has_prefix (name, prefix) && strlen (name) == strlen (prefix) + 6;
+      for (const char *p = name + strlen (prefix); ours && *p; p++)
+        ours = g_ascii_isalnum (*p);
+      if (ours)
+        {
+          g_autofree char *full = g_build_filename (dir, name, NULL);
+          g_unlink (full);
+        }
+    }
 }
 
 gboolean

@@ -24,6 +24,12 @@ gboolean spm_file_writer_commit (SpmFileWriter *w, GError **error);
 void spm_file_writer_free (SpmFileWriter *w);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpmFileWriter, spm_file_writer_free)
 
+/* SPM_ERROR_IO naming dir unless a file can be created in it (and is removed again) */
+gboolean spm_file_probe_writable (const char *dir, GError **error);
+/* Removes DIR/.BASE.tmp-XXXXXX (six characters, the writer's pattern) left beside path
+ * by a writer killed before its commit: only temporaries of this file, never others. */
+void spm_file_remove_stale_temps (const char *path);
+
 /* the whole of data as path, atomically */
 gboolean spm_file_replace (const char *path, const void *data, size_t n, GError **error);
 

@@ -3,6 +3,7 @@
  * train-log.png (the loss and the main validation metric per epoch, with axes, a
  * legend and a green line at the best epoch). */
 #include "train-log.h"
+#include "spm-io.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -264,7 +265,7 @@ write_plot (const SpTrainLog *l, const char *path, GError **error)
     g_set_error (error, SP_ERROR, SP_ERROR_CONFIG, "%s: cannot encode the plot", path);
     return FALSE;
   }
-  return g_file_set_contents (path, (const char *) png->data, png->len, error);
+  return spm_file_replace (path, png->data, png->len, error);
 }
 
 /* train-log.csv and train-log.png, each replaced atomically */
@@ -274,5 +275,5 @@ sp_train_log_write (const SpTrainLog *l, GError **error)
   g_autofree char *csv = g_build_filename (l->dir, "train-log.csv", NULL);
   g_autofree char *png = g_build_filename (l->dir, "train-log.png", NULL);
   g_autofree char *text = g_strdup_printf ("%s\n%s", log_header (l->head), l->rows->str);
-  return g_file_set_contents (csv, text, -1, error) && write_plot (l, png, error);
+  return spm_file_replace (csv, text, strlen (text), error) && write_plot (l, png, error);
 }

@@ -1,4 +1,5 @@
 /* train-setup.c — from a config to a trainer ready for its first epoch (train-run.h). */
+#include "spm-io.h"
 #include "train-run.h"
 #include "data-split.h"
 
@@ -467,6 +468,13 @@ train_setup (SpConfig *c, const char *resume, gboolean quiet, GError **error)
     config_error (error, "[pipeline] output-dir: cannot create %s or %s", r->out_dir, ckpt_dir);
     return NULL;
   }
+  /* a directory the checkpoint cannot be written in fails now, not after an epoch */
+  if (!spm_file_probe_writable (ckpt_dir, error) || !spm_file_probe_writable (r->out_dir, error))
+    return NULL;
+  /* temporaries a killed save left of these very files (only theirs) */
+  spm_file_remove_stale_temps (r->ckpt);
+  spm_file_remove_stale_temps (r->last);
+  spm_file_remove_stale_temps (r->state);
   r->log = sp_train_log_new (r->head, r->out_dir);
   if (r->resume)
     sp_train_log_load (r->log, spm_trainer_epochs_done (r->t));
