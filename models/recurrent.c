@@ -24,8 +24,10 @@
 /* The elementwise kernels are also compiled for AVX-512 and AVX2 and picked at load
  * time by CPU feature (not by CPU model: "arch=" clones are chosen by model name,
  * and a newer model than the compiler knows would get the baseline); the build
- * itself targets plain x86-64. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+ * itself targets plain x86-64.  Not under ThreadSanitizer: it instruments the clones'
+ * IFUNC resolvers, which run before its runtime is up, and the program faults at load. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
+    && !defined(__SANITIZE_THREAD__)
 #define SPM_VECTOR_CLONES \
   __attribute__ ((target_clones ("avx512f", "avx2", "default"), \
                   optimize ("tree-vectorize", "vect-cost-model=dynamic", "no-trapping-math")))
