@@ -60,15 +60,25 @@ sp_canvas_blit (SpCanvas *c, int x, int y, const guint8 *rgb, int w, int h)
   }
 }
 
-/* text limited to the characters the font has */
+/* text limited to the characters the font has: UTF-8 transliterated to ASCII where
+ * that keeps it readable (é -> e, ß -> ss, Ø -> O), '?' for the rest */
 static char *
 printable (const char *text)
 {
-  char *s = g_strdup (text);
+  char *s = g_utf8_validate (text, -1, NULL) ? g_str_to_ascii (text, "C") : g_strdup (text);
   for (char *p = s; *p; p++)
     if ((unsigned char) *p < 32 || (unsigned char) *p > 126)
       *p = '?';
   return s;
+}
+
+gboolean
+sp_text_exact (const char *text)
+{
+  for (const char *p = text; *p; p++)
+    if ((unsigned char) *p < 32 || (unsigned char) *p > 126)
+      return FALSE;
+  return TRUE;
 }
 
 int

@@ -25,6 +25,9 @@ void sp_canvas_blit (SpCanvas *c, int x, int y, const guint8 *rgb, int w, int h)
 void sp_canvas_text (SpCanvas *c, int x, int y, int scale, const char *text,
                      const guint8 rgb[3]);
 int sp_text_width (const char *text, int scale);
+/* whether the font draws text as it is (printable ASCII); other text is drawn
+ * transliterated (é as e), with '?' where that fails */
+gboolean sp_text_exact (const char *text);
 int sp_text_height (int scale);
 
 /* Area resampling of src (sw x sh) to dst (dw x dh): each destination pixel is the

@@ -120,7 +120,8 @@ compare_int (gconstpointer a, gconstpointer b)
 }
 
 /* The legend: per label of the input (in label order) a swatch, the name and a gap,
- * wrapped at the right margin.  Draws when c != NULL; returns the number of rows. */
+ * wrapped at the right margin; a name the font cannot draw as it is gets a '*', and a
+ * last row says so.  Draws when c != NULL; returns the number of rows. */
 static int
 legend (SpStage *st, const GArray *segs, SpCanvas *c, int W, int y0)
 {
@@ -129,12 +130,16 @@ legend (SpStage *st, const GArray *segs, SpCanvas *c, int W, int y0)
     g_array_append_val (labels, g_array_index (segs, SpSegment, i).label);
   g_array_sort (labels, compare_int);
   int th = sp_text_height (FONT_SCALE), x = MARGIN, rows = 0;
+  gboolean inexact = FALSE;
   for (guint i = 0; i < labels->len; i++) {
     int l = g_array_index (labels, int, i);
     if (i > 0 && l == g_array_index (labels, int, i - 1))
       continue;
     char buf[32];
-    const char *name = sp_sink_label (st, l, buf);
+    const char *label = sp_sink_label (st, l, buf);
+    g_autofree char *name = sp_text_exact (label) ? g_strdup (label)
+                                                  : g_strconcat (label, " *", NULL);
+    inexact |= !sp_text_exact (label);
     int w = th + 6 + sp_text_width (name, FONT_SCALE) + 18;
     if (rows == 0 || (x > MARGIN && x + w > W - MARGIN)) {
       x = MARGIN;
@@ -149,22 +154,45 @@ legend (SpStage *st, const GArray *segs, SpCanvas *c, int W, int y0)
     }
     x += w;
   }
+  if (inexact) {
+    if (c != NULL)
+      sp_canvas_text (c, MARGIN, y0 + rows * (th + 8) + FONT_SCALE, FONT_SCALE,
+                      "* drawn in plain letters; the CSV, segments and subtitles have the "
+                      "exact names", INK);
+    rows++;
+  }
   return rows;
 }
 
+/* The thumbnails: `thumbs` frames nearest to evenly spaced times, each centred over
+ * the tick of its own frame's time as far as its neighbours and the margins allow
+ * (a forward pass keeps them apart, a backward pass inside the right margin), so a
+ * thumbnail never drifts away from the place on the band where its frame is. */
 static void
 draw_thumbs (TimelinePriv *p, const Layout *L, SpCanvas *c)
 {
-  int k = (int) p->thumbs, avail = L->W - 2 * MARGIN;
+  int k = (int) p->thumbs, tw = p->store.tw, gap = 4;
+  int lo = MARGIN, hi = L->W - MARGIN - tw;
+  g_autofree int *slot = g_new (int, MAX (k, 1));
+  g_autofree int *x = g_new (int, MAX (k, 1));
+  int n = 0;
+
   for (int i = 0; i < k; i++) {
-    double t = L->t0 + (i + 0.5) / k * (L->t1 - L->t0);
-    int slot = sp_thumbs_nearest (&p->store, t);
-    if (slot < 0)
+    int s = sp_thumbs_nearest (&p->store, L->t0 + (i + 0.5) / k * (L->t1 - L->t0));
+    if (s < 0 || (n > 0 && slot[n - 1] == s))
       continue;
-    int x = MARGIN + (int) ((i + 0.5) * avail / k) - p->store.tw / 2;
-    sp_canvas_blit (c, x, MARGIN, sp_thumbs_pixels (&p->store, slot), p->store.tw,
+    slot[n] = s;
+    x[n] = band_x (L, p->store.time[s]) - tw / 2;
+    n++;
+  }
+  for (int i = 0; i < n; i++)
+    x[i] = MAX (x[i], i > 0 ? x[i - 1] + tw + gap : lo);
+  for (int i = n - 1; i >= 0; i--)
+    x[i] = MIN (x[i], i < n - 1 ? x[i + 1] - tw - gap : hi);
+  for (int i = 0; i < n; i++) {
+    int tx = band_x (L, p->store.time[slot[i]]);
+    sp_canvas_blit (c, MAX (x[i], lo), MARGIN, sp_thumbs_pixels (&p->store, slot[i]), tw,
                     p->store.th);
-    int tx = band_x (L, p->store.time[slot]);
     sp_canvas_fill (c, tx, L->y_band - 5, tx + 2, L->y_band, INK);
   }
 }

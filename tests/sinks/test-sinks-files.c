@@ -54,6 +54,67 @@ test_timeline (void)
   g_assert_false (pixel_is (img, w, 20, 20, white));
 }
 
+/* a timeline of one label: the PNG's height, and whether column x of the thumbnail
+ * row (y = 40) is white (no thumbnail there); frames are coloured by their time */
+static int
+timeline_of (const char *dir, const char *label, int thumb_x_of[8])
+{
+  g_autofree char *path = g_build_filename (dir, "one.png", NULL);
+  const char *labels[] = { label };
+  GError *error = NULL;
+  SpInputInfo in = { .path = "a.mp4", .name = "a.mp4", .stem = "a", .end = -1 };
+  SpDecoderParams dec = { 10, 16, 12, 0 };
+  g_autoptr (SpHarness) h = sp_harness_new (SP_SINKS_DIR, "timeline", NULL, &in, &dec, &error);
+  g_assert_no_error (error);
+  sp_harness_set_labels (h, labels, 1);
+  sp_harness_set_output (h, path, FALSE);
+  sp_harness_set_records (h, SP_RECORDS_FRAME);
+  g_assert_true (sp_harness_init (h, &error));
+  guint8 rgb[16 * 12 * 3];
+  /* 100 frames at 10 fps; the first 70 dark, then bright: a thumbnail's colour says
+   * which frame it is */
+  for (int i = 0; i < 100; i++) {
+    memset (rgb, i < 70 ? 0 : 250, sizeof rgb);
+    SpFrame f = { i, i / 10.0, 16, 12, rgb, NULL, 0 };
+    SpRecord r = { &f, 0, 0.9f, NULL, NULL };
+    g_assert_true (sp_harness_write (h, &r, &error));
+  }
+  sink_flush_ok (h);
+  int w = 0, hgt = 0, n = 0;
+  g_autofree guint8 *img = stbi_load (path, &w, &hgt, &n, 3);
+  g_assert_nonnull (img);
+  /* the x where each run of thumbnail pixels starts, at the row 20 px from the top */
+  int found = 0;
+  for (int x = 1; x < w && found < 8; x++) {
+    const guint8 *a = img + (20 * w + x - 1) * 3, *b = img + (20 * w + x) * 3;
+    gboolean white_a = a[0] == 255 && a[1] == 255 && a[2] == 255;
+    gboolean white_b = b[0] == 255 && b[1] == 255 && b[2] == 255;
+    if (white_a && !white_b)
+      thumb_x_of[found++] = x;
+  }
+  g_assert_cmpint (found, ==, 8);
+  return hgt;
+}
+
+/* labels the font cannot draw as they are are drawn transliterated and said so in an
+ * extra legend row; each thumbnail sits over the tick of its own frame's time: the
+ * thumbnails of the bright frames (t >= 7 s) start right of 70 % of the band */
+static void
+test_timeline_text_and_ticks (void)
+{
+  g_autoptr (TestDir) dir = test_dir_new ();
+  int xa[8], xb[8];
+  int plain = timeline_of (dir, "cafe", xa);
+  int accented = timeline_of (dir, "caf\xc3\xa9 \xe7\x8c\xab", xb);
+  g_assert_cmpint (accented, >, plain);
+  for (int i = 0; i < 8; i++)
+    g_assert_cmpint (xa[i], ==, xb[i]);
+  /* band from x = 10 to 1014 over [0, 10 s): 7 s is at 10 + 0.7 * 1004 = 712 */
+  for (int i = 0; i < 8; i++)
+    g_test_message ("thumbnail %d at x = %d", i, xa[i]);
+  g_assert_cmpint (xa[7], >, 712 - 128);
+}
+
 /* a long input keeps a bounded set of thumbnails and still draws every segment */
 static void
 test_timeline_long (void)
@@ -346,6 +407,7 @@ main (int argc, char **argv)
   g_setenv ("SOURCE_DATE_EPOCH", "1700000000", TRUE);
   g_test_add_func ("/sinks/timeline/png", test_timeline);
   g_test_add_func ("/sinks/timeline/long", test_timeline_long);
+  g_test_add_func ("/sinks/timeline/text-and-ticks", test_timeline_text_and_ticks);
   g_test_add_func ("/sinks/timeline/no-pixels", test_timeline_no_pixels);
   g_test_add_func ("/sinks/npy/heads", test_npy);
   g_test_add_func ("/sinks/npy/width", test_npy_width);
