@@ -233,7 +233,9 @@ write_plot (const SpTrainLog *l, const char *path, GError **error)
     plot_line (img, x, PLOT_M, x, PLOT_H - PLOT_M, green);
     char best[32];
     g_snprintf (best, sizeof best, "best %d", l->best);
-    plot_text (img, x + 4, PLOT_M + 4, best, green);
+    /* right of its line, or left of it when it would leave the plot */
+    int bw = plot_text_width (best);
+    plot_text (img, x + 4 + bw <= PLOT_W - PLOT_M ? x + 4 : x - 4 - bw, PLOT_M + 4, best, green);
   }
   plot_curve (img, (const double *) l->loss->data, n, lmax, blue);
   plot_curve (img, (const double *) l->metric->data, n, 1.0, orange);
@@ -248,7 +250,8 @@ write_plot (const SpTrainLog *l, const char *path, GError **error)
   if (n > 0) {
     plot_text (img, PLOT_M - 4, PLOT_H - PLOT_M + 10, "1", axis);
     g_snprintf (text, sizeof text, "%d", n);
-    plot_text (img, PLOT_W - PLOT_M - plot_text_width (text) / 2, PLOT_H - PLOT_M + 10, text, axis);
+    /* ends at the last tick: centred on it, it ran into the metric axis's "0" */
+    plot_text (img, PLOT_W - PLOT_M - plot_text_width (text), PLOT_H - PLOT_M + 10, text, axis);
   }
   plot_text (img, PLOT_W / 2 - plot_text_width ("epoch") / 2, PLOT_H - PLOT_M + 14, "epoch", axis);
   /* legend */
