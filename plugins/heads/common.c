@@ -225,14 +225,16 @@ sp_heads_load (SpStage *st, SpmHeadKind kind, const char *labels_path, GError **
                  spm_head_kind_name (m->cfg.head), spm_head_kind_name (kind));
     return NULL;
   }
-  if (st->feature_dim != m->cfg.D) {
-    g_set_error (error, SP_PLUGIN_ERROR, SP_PLUGIN_ERROR_CONFIG,
-                 "%s: the model takes features of size %d, the input's features have size %d",
-                 path, m->cfg.D, st->feature_dim);
-    return NULL;
-  }
+  /* the settings first: when they differ, the message names the keys that do */
   if (!check_settings (st, m, path, error))
     return NULL;
+  if (st->feature_dim != m->cfg.D) {
+    g_set_error (error, SP_PLUGIN_ERROR, SP_PLUGIN_ERROR_CONFIG,
+                 "%s: the model takes features of size %d, the input's features have size %d; "
+                 "the [extractor] keys make that size (here %s)", path, m->cfg.D,
+                 st->feature_dim, sp_stage_feature_settings (st, "extractor"));
+    return NULL;
+  }
   if (kind != SPM_HEAD_CAPTIONER) {
     if (labels_path && !check_labels_file (m, labels_path, error))
       return NULL;

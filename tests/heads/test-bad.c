@@ -135,6 +135,9 @@ test_settings (void)
   expect ((const char *[]) { "train", "-q", ini, NULL }, 0, NULL);
   expect ((const char *[]) { "eval", "-q", ini, "--set", "decoder.fps=5", NULL }, 1,
           "[decoder] fps (checkpoint 10, config 5)");
+  /* an extractor key that changes the feature size is named, not only the sizes */
+  expect ((const char *[]) { "eval", "-q", ini, "--set", "extractor.thumb=4", NULL }, 1,
+          "[extractor] thumb");
   /* [train] init: weights of a checkpoint of the same model, else a clear refusal */
   expect ((const char *[]) { "train", "-q", ini, "--set", "train.init=out/set/model.safetensors",
                              "--set", "model.checkpoint=out/set/init.safetensors", NULL }, 0, NULL);
