@@ -293,8 +293,10 @@ test_captioner (void)
   g_autofree char *json = ht_read ("out/cap/m.json");
   g_assert_cmpfloat (ht_json_number (json, "n"), ==, 14);   /* 12 images, 2 videos */
   g_assert_cmpfloat (ht_json_number (json, "bleu1"), >, 0.5);
-  g_assert_cmpfloat (ht_json_number (json, "bleu4"), >=, 0);
-  g_assert_cmpfloat (ht_json_number (json, "exact_match"), >=, 0);
+  /* measured 0.74 / 0.52 / 0.5 (7 of 14 captions word for word) with seed 1 */
+  g_test_message ("captioner metrics: %s", json);
+  g_assert_cmpfloat (ht_json_number (json, "bleu4"), >, 0.3);
+  g_assert_cmpfloat (ht_json_number (json, "exact_match"), >, 0.2);
   ht_seqpipe (&r, (const char *[]) { "run", "-q", ini, NULL });
   g_assert_cmpint (r.status, ==, 0);
   ht_run_clear (&r);
