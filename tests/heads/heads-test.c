@@ -41,6 +41,33 @@ ht_demo (const char *parts)
   g_file_set_contents (stamp, "", 0, NULL);
 }
 
+/* the last lines of a child's stderr, at most about 4 KiB of them */
+static const char *
+stderr_tail (const char *err)
+{
+  if (!err)
+    return "";
+  size_t n = strlen (err);
+  const char *t = n > 4096 ? err + n - 4096 : err;
+  const char *nl = t != err ? strchr (t, '\n') : NULL;
+  return nl ? nl + 1 : t;
+}
+
+gboolean
+ht_fail_if_signalled (int wait_status, const char *what, const char *err)
+{
+  if (!WIFSIGNALED (wait_status))
+    return FALSE;
+  /* A child killed by a signal crashed (a sanitizer's abort included): that is a
+   * failure of the test, never a skip, whatever the test goes on to check. */
+  int sig = WTERMSIG (wait_status);
+  g_test_message ("%s was killed by signal %d (%s)%s; its stderr ends:\n%s", what, sig,
+                  g_strsignal (sig), WCOREDUMP (wait_status) ? ", core dumped" : "",
+                  stderr_tail (err));
+  g_test_fail ();
+  return TRUE;
+}
+
 void
 ht_seqpipe (HtRun *r, const char *const *args)
 {
@@ -58,6 +85,8 @@ ht_seqpipe (HtRun *r, const char *const *args)
                 &r->err, &status, &e);
   g_assert_no_error (e);
   r->status = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+  g_autofree char *what = g_strdup_printf ("seqpipe %s", args[0]);
+  ht_fail_if_signalled (status, what, r->err);
   if (g_test_verbose ())
     g_printerr ("seqpipe %s -> %d\n%s", args[0], r->status, r->err);
 }

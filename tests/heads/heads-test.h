@@ -5,7 +5,7 @@
 #include <glib.h>
 
 typedef struct {
-  int status;        /* exit status, or 128 + signal */
+  int status;        /* exit status, or 128 + signal (then the test has failed) */
   char *out, *err;
 } HtRun;
 
@@ -16,6 +16,9 @@ void ht_demo (const char *parts);
 /* runs seqpipe with argv (NULL-terminated, without the program) in ht_dir() */
 void ht_seqpipe (HtRun *r, const char *const *args);
 void ht_run_clear (HtRun *r);
+/* a waitpid status of a child that died by a signal fails the test (g_test_fail),
+ * with the signal and the tail of err (may be NULL) in the log; TRUE then */
+gboolean ht_fail_if_signalled (int wait_status, const char *what, const char *err);
 /* writes text to ht_dir()/name; returns the full path (newly allocated) */
 char *ht_write (const char *name, const char *text);
 char *ht_path (const char *name);
