@@ -41,7 +41,7 @@ static const SpKey cnn_keys[] = {
     "true: `seqpipe train` trains the CNN end to end with the head; in `seqpipe run` the "
     "extractor is always frozen (BatchNorm uses its running statistics)" },
   { "batch", SP_KEY_INT, G_STRUCT_OFFSET (CnnPriv, batch), "16", 1, 256, NULL,
-    "frames per forward pass (memory grows with it; features do not depend on it)" },
+    "frames per forward pass (memory grows with it; features change only by rounding)" },
   { "seed", SP_KEY_INT, G_STRUCT_OFFSET (CnnPriv, seed), "0", 0, (double) G_MAXINT32, NULL,
     "seed of the initialisation when `weights` is unset" },
   SP_KEY_END
@@ -120,7 +120,7 @@ cnn_init (SpStage *st, GError **error)
       if (!spm_cnn_load_weights (p->cnn, p->weights, &err))
         {
           g_set_error (error, SP_PLUGIN_ERROR, SP_PLUGIN_ERROR_CONFIG,
-                       "[extractor] weights = %s: %s", p->weights, err->message);
+                       "[extractor] weights: %s", err->message);
           return FALSE;
         }
     }
