@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 
 /* An extractor's init error is an error of the input in the host (SP_PLUGIN_ERROR
  * from the chain's open): the run's exit status is 2, the message names the key. */
@@ -316,6 +317,106 @@ test_bad (void)
                 (const char *[]) { "small.safetensors", NULL });
 }
 
+/* ---- seqpipe train with a frozen CNN: the weights' contents are in the cache key
+ * and the checkpoint ---- */
+
+static int
+count_cache_entries (E2e *t)
+{
+  g_autofree char *dir = e2e_path (t, "cache");
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  int n = 0;
+  g_assert_nonnull (d);
+  while ((name = g_dir_read_name (d)) != NULL)
+    if (g_str_has_suffix (name, ".npy") && !g_str_has_suffix (name, ".frames.npy"))
+      n++;
+  return n;
+}
+
+static int
+seqpipe_train (E2e *t, const char *ini, char **err)
+{
+  g_autofree char *path = e2e_path (t, ini);
+  const char *bin = g_getenv ("SEQPIPE_BIN");
+  const char *argv[] = { bin, "train", "-q", path, NULL };
+  int status = 0;
+  g_autoptr (GError) error = NULL;
+  g_assert_nonnull (bin);
+  g_assert_true (g_spawn_sync (t->dir, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               NULL, err, &status, &error));
+  g_assert_no_error (error);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+#define TRAIN_INI \
+  "[pipeline]\ninputs = clip.mkv\noutput-dir = out\n" \
+  "[decoder]\nfps = 5\nwidth = 32\nheight = 32\n" \
+  "[extractor]\nplugin = cnn\nchannels = 4;6\nweights = %s\n" \
+  "[model]\nhidden = 8\ncheckpoint = model.safetensors\n" \
+  "[head]\nplugin = labeler\n" \
+  "[train]\nmanifest = train.csv\nepochs = 1\nbatch = 1\nthreads = 1\ncache-dir = cache\n" \
+  "[sink:csv]\npath = {stem}.csv\n"
+
+static void
+test_train_frozen (void)
+{
+  g_autoptr (E2e) t = e2e_new ();
+  g_autofree char *err = NULL;
+  const int tiny[] = { 4, 6 };
+  if (!need_cnn () || !e2e_have_stage ("ffmpeg", "decoder")
+      || !e2e_have_stage ("labeler", "head"))
+    {
+      if (!g_test_failed ())
+        g_test_skip ("no ffmpeg decoder or labeler head");
+      return;
+    }
+  g_assert_true (e2e_ffmpeg (t, "testsrc2=size=32x32:rate=10:duration=2", "-c:v ffv1",
+                             "clip.mkv"));
+  g_free (e2e_write (t, "clip.labels.csv", "start,end,label\n0,1,a\n1,2,b\n"));
+  g_free (e2e_write (t, "train.csv", "path,labels\nclip.mkv,clip.labels.csv\n"));
+  write_weights (t, SPM_CNN_SMALL, tiny, 2, "a.safetensors", NULL, 0);
+  /* b: a with its last value doubled or halved (the lowest bit of its exponent) */
+  {
+    g_autofree char *pa = e2e_path (t, "a.safetensors"), *pb = e2e_path (t, "b.safetensors");
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    g_assert_true (g_file_get_contents (pa, &data, &len, NULL));
+    data[len - 1] ^= 0x01;
+    g_assert_true (g_file_set_contents (pb, data, (gssize) len, NULL));
+  }
+  g_autofree char *ia = g_strdup_printf (TRAIN_INI, "a.safetensors");
+  g_autofree char *ib = g_strdup_printf (TRAIN_INI, "b.safetensors");
+  g_free (e2e_write (t, "a.ini", ia));
+  g_free (e2e_write (t, "b.ini", ib));
+
+  int rc = seqpipe_train (t, "a.ini", &err);
+  g_test_message ("train a: %d %s", rc, err);
+  g_assert_cmpint (rc, ==, 0);
+  g_assert_cmpint (count_cache_entries (t), ==, 1);
+  g_clear_pointer (&err, g_free);
+  rc = seqpipe_train (t, "a.ini", &err);
+  g_assert_cmpint (rc, ==, 0);
+  g_assert_cmpint (count_cache_entries (t), ==, 1);        /* the same weights: a hit */
+
+  /* a checkpoint of weights a refuses to run with weights b */
+  g_clear_pointer (&err, g_free);
+  rc = e2e_run (t, ib, NULL, &err, NULL);
+  g_test_message ("run b on a's checkpoint: %d %s", rc, err);
+  g_assert_cmpint (rc, ==, 1);
+  g_assert_nonnull (strstr (err, "extractor"));
+  g_assert_nonnull (strstr (err, "weights"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (e2e_run (t, ia, NULL, &err, NULL), ==, 0);
+
+  /* other contents under the same name: another cache entry */
+  g_clear_pointer (&err, g_free);
+  rc = seqpipe_train (t, "b.ini", &err);
+  g_test_message ("train b: %d %s", rc, err);
+  g_assert_cmpint (rc, ==, 0);
+  g_assert_cmpint (count_cache_entries (t), ==, 2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -326,5 +427,6 @@ main (int argc, char **argv)
   g_test_add_func ("/e2e/cnn/resnet18-224", test_resnet_224);
   g_test_add_func ("/e2e/cnn/batch", test_batch);
   g_test_add_func ("/e2e/cnn/bad", test_bad);
+  g_test_add_func ("/e2e/cnn/train-frozen", test_train_frozen);
   return g_test_run ();
 }
