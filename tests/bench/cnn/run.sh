@@ -15,6 +15,8 @@
 # normalisation.  PyTorch runs under torch.no_grad(); at 2 threads the better of
 # torch.set_num_threads(2) and set_num_threads(1) with OPENBLAS_NUM_THREADS=2.
 # "of sgemm" = seqpipe's convolution GFLOP/s over the same run's sgemm GFLOP/s.
+# Then `seqpipe run` with the cnn extractor on a 720p h264 video against ffmpeg's
+# decode + scale of it: what share of the run is decoding.
 set -eu
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 build=${1:-$top/build}
@@ -82,3 +84,36 @@ for c in $cores; do
       print "ratio = seqpipe frames/s / PyTorch frames/s (> 1: seqpipe is faster)"
     }' "$tmp"/c1-$c "$tmp"/c2-$c "$tmp"/t1-a "$tmp"/t1-b "$tmp"/t2-a "$tmp"/t2-b
 done
+
+# `seqpipe run` with the cnn extractor on a 720p h264 video next to ffmpeg's decoding
+# and scaling of the same video to the same size: the share of decoding in the run.
+# Without a weights file the net is initialised from its seed: the time is the same.
+seqpipe=$build/pipeline/seqpipe
+if [ -x "$seqpipe" ]; then
+  cd "$tmp"
+  ffmpeg -hide_banner -nostdin -loglevel error -y -f lavfi -i "testsrc2=s=1280x720:r=25:d=10" \
+    -c:v libx264 -preset ultrafast -pix_fmt yuv420p video720.mp4
+  seconds() {
+    /usr/bin/time -f "%e" -o "$tmp/time" "$@" > /dev/null
+    cat "$tmp/time"
+  }
+  echo
+  echo "seqpipe run, cnn extractor, on 10 s of 720p h264 at 25 fps sampled at 10 fps (100 frames),"
+  echo "batch $batch, best of $reps, wall clock:"
+  printf "%-22s %12s %12s %16s\n" "figure" "seqpipe s" "ffmpeg s" "decode share"
+  for fig in "small 64" "resnet18 224"; do
+    set -- $fig
+    printf "[pipeline]\ninputs = video720.mp4\noutput-dir = out\n[decoder]\nfps = 10\n" > run.ini
+    printf "width = %s\nheight = %s\n[extractor]\nplugin = cnn\narch = %s\nbatch = %s\n" \
+      "$2" "$2" "$1" "$batch" >> run.ini
+    printf "[sink:npy]\npath = {stem}.npy\n" >> run.ini
+    s=$(for i in $(seq "$reps"); do seconds "$seqpipe" run -q run.ini; done | sort -g | head -n 1)
+    f=$(for i in $(seq "$reps"); do
+          seconds ffmpeg -hide_banner -nostdin -loglevel error -i video720.mp4 \
+            -vf "fps=10,scale=$2:$2" -pix_fmt rgb24 -f null -
+        done | sort -g | head -n 1)
+    awk -v n="$1 ${2}x$2" -v s="$s" -v f="$f" \
+      'BEGIN { printf "%-22s %12.2f %12.2f %15.0f%%\n", n, s, f, 100 * f / s }'
+  done
+  echo "decode share = ffmpeg -vf fps=10,scale=WxH -pix_fmt rgb24 -f null - over seqpipe run"
+fi
