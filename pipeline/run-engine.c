@@ -178,8 +178,7 @@ process_input (Run *run, int i)
       res->ok = run_chain (run, i, ch, res, &setup_error, &error);
     }
   else
-    setup_error = g_error_matches (error, SP_ERROR, SP_ERROR_CONFIG)
-                  || g_error_matches (error, SP_ERROR, SP_ERROR_PLUGIN);
+    setup_error = sp_error_is_setup (error);   /* a stage's config error counts too */
   res->seconds = (double) (g_get_monotonic_time () - t0) / G_USEC_PER_SEC;
 
   if (res->broken > 0)

@@ -15,9 +15,9 @@
 #include <string.h>
 #include <sys/wait.h>
 
-/* An extractor's init error is an error of the input in the host (SP_PLUGIN_ERROR
- * from the chain's open): the run's exit status is 2, the message names the key. */
-#define EXIT_INIT_ERROR 2
+/* An extractor's init error about its keys or weights (SP_PLUGIN_ERROR_CONFIG) holds
+ * for every input: the run stops with exit 1, the message names the key or tensor. */
+#define EXIT_INIT_ERROR 1
 
 static gboolean
 need_cnn (void)
