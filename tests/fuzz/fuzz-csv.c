@@ -103,14 +103,22 @@ check_label_file (const char *name, const uint8_t *data, size_t size)
   float x[5] = { 0 };
   SpFeatures f = { .T = 5, .D = 1, .x = x, .index = index, .time = time };
   int32_t y[5] = { -1, -1, -1, -1, -1 };
-  gboolean ok = sp_label_file_assign (lf, set, &f, FALSE, y, &error);
+  int64_t unlabelled = -1;
+  gboolean ok = sp_label_file_assign (lf, set, &f, FALSE, y, &unlabelled, &error);
   fuzz_check_outcome (ok, error, SP_ERROR);
   if (!ok && strstr (error->message, "unknown label") != NULL)
     abort ();
   g_clear_error (&error);
+  /* a frame no segment covers is unlabelled (-1), and counted */
+  int64_t minus = 0;
   for (int t = 0; ok && t < 5; t++)
-    if (y[t] < 0 || y[t] >= set->n)
-      abort ();
+    {
+      if (y[t] < -1 || y[t] >= set->n)
+        abort ();
+      minus += y[t] == -1;
+    }
+  if (ok && minus != unlabelled)
+    abort ();
   sp_label_set_free (set);
   g_hash_table_unref (names);
   sp_label_file_free (lf);
