@@ -9,19 +9,7 @@
 
 #include <string.h>
 
-static gboolean
-config_error (GError **error, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
 
-static gboolean
-config_error (GError **error, const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
-  g_set_error_literal (error, SP_ERROR, SP_ERROR_CONFIG, msg);
-  return FALSE;
-}
 
 /* "value # comment" -> "value"; "\"\"" -> "" */
 static void
@@ -156,9 +144,9 @@ unknown_stage (SpConfig *c, const char *group, const char *name, SpStageKind kin
   g_autofree char *known = names[0] ? g_strjoinv (", ", names) : g_strdup ("none");
   const SpRegistryStage *other = sp_registry_lookup (c->reg, name);
   if (other)
-    return config_error (error, "[%s] plugin: '%s' is a %s, not a %s", group, name,
+    return sp_config_error (error, "[%s] plugin: '%s' is a %s, not a %s", group, name,
                          sp_stage_kind_name (other->klass->kind), sp_stage_kind_name (kind));
-  return config_error (error, "[%s] plugin: no %s named '%s'%s (found: %s; see `seqpipe plugins`)",
+  return sp_config_error (error, "[%s] plugin: no %s named '%s'%s (found: %s; see `seqpipe plugins`)",
                        group, sp_stage_kind_name (kind), name, hint, known);
 }
 
@@ -171,7 +159,7 @@ check_value (SpConfig *c, const char *group, const char *key, const SpKey *k,
   /* a bad escape (\q, \1) comes back as a string *and* an error: the error counts */
   g_autofree char *text = g_key_file_get_string (c->kf, group, key, &local);
   if (local != NULL || text == NULL)
-    return config_error (error, "[%s] %s: %s", group, key,
+    return sp_config_error (error, "[%s] %s: %s", group, key,
                          local != NULL ? local->message : "cannot be read");
   if (hk && (hk->flags & SP_HKEY_LIST))
     return TRUE;
@@ -183,15 +171,15 @@ check_value (SpConfig *c, const char *group, const char *key, const SpKey *k,
     if (hk && tail && (hk->flags & (SP_HKEY_MAX_OPEN | SP_HKEY_MIN_OPEN))) {
       g_autofree char *expected = sp_host_key_expected (hk);
       *tail = '\0';
-      return config_error (error, "[%s] %s: %s; expected %s", group, key, local->message,
+      return sp_config_error (error, "[%s] %s: %s; expected %s", group, key, local->message,
                            expected);
     }
-    return config_error (error, "[%s] %s: %s", group, key, local->message);
+    return sp_config_error (error, "[%s] %s: %s", group, key, local->message);
   }
   if (hk && (((hk->flags & SP_HKEY_MAX_OPEN) && v.d >= k->max)
              || ((hk->flags & SP_HKEY_MIN_OPEN) && v.d <= k->min))) {
     g_autofree char *expected = sp_host_key_expected (hk);
-    return config_error (error, "[%s] %s: value \"%s\" is out of range; expected %s", group, key,
+    return sp_config_error (error, "[%s] %s: value \"%s\" is out of range; expected %s", group, key,
                          text, expected);
   }
   return TRUE;
@@ -205,7 +193,7 @@ validate_group (SpConfig *c, const char *group, GError **error)
     const char *colon = strchr (group, ':');
     g_autofree char *prefix = colon ? g_strndup (group, (gsize) (colon - group)) : NULL;
     if (prefix && sp_edit_distance (prefix, "sink") <= 2 && colon[1])
-      return config_error (error, "[%s]: unknown group; did you mean 'sink:%s'?", group,
+      return sp_config_error (error, "[%s]: unknown group; did you mean 'sink:%s'?", group,
                            colon + 1);
     g_autoptr (GPtrArray) names = g_ptr_array_new ();
     for (const SpHostGroup *g = sp_host_groups; g->name; g++)
@@ -213,7 +201,7 @@ validate_group (SpConfig *c, const char *group, GError **error)
         g_ptr_array_add (names, (char *) g->name);
     g_ptr_array_add (names, NULL);
     g_autofree char *hint = sp_suggest_text (group, (const char *const *) names->pdata);
-    return config_error (error, "[%s]: unknown group%s (groups: pipeline, decoder, extractor, "
+    return sp_config_error (error, "[%s]: unknown group%s (groups: pipeline, decoder, extractor, "
                          "model, head, train, sink:NAME)", group, hint);
   }
 
@@ -221,7 +209,7 @@ validate_group (SpConfig *c, const char *group, GError **error)
   if (hg->stage_kind) {
     g_autofree char *plugin = sp_config_raw (c, group, "plugin");
     if (!plugin && hg->kind == SP_GROUP_HEAD)
-      return config_error (error, "[%s] plugin: missing; a value is required", group);
+      return sp_config_error (error, "[%s] plugin: missing; a value is required", group);
     if (!plugin && hg->kind == SP_GROUP_SINK)
       plugin = g_strdup (group + 5);
     if (plugin) {
@@ -241,9 +229,9 @@ validate_group (SpConfig *c, const char *group, GError **error)
       g_auto (GStrv) names = group_key_names (c, hg, klass);
       g_autofree char *hint = sp_suggest_text (keys[i], (const char *const *) names);
       if (!klass && hg->kind == SP_GROUP_EXTRACTOR)
-        return config_error (error, "[%s] %s: unknown key; the extractor '%s' is not installed",
+        return sp_config_error (error, "[%s] %s: unknown key; the extractor '%s' is not installed",
                              group, keys[i], hg->keys[0].key.def);
-      return config_error (error, "[%s] %s: unknown key%s", group, keys[i], hint);
+      return sp_config_error (error, "[%s] %s: unknown key%s", group, keys[i], hint);
     }
     if (!check_value (c, group, keys[i], k, hk, error))
       return FALSE;
@@ -252,14 +240,14 @@ validate_group (SpConfig *c, const char *group, GError **error)
     g_autofree char *v = (hk->flags & SP_HKEY_REQUIRED) ? sp_config_raw (c, group, hk->key.name)
                                                         : g_strdup ("");
     if (!v)
-      return config_error (error, "[%s] %s: missing; a value is required", group, hk->key.name);
+      return sp_config_error (error, "[%s] %s: missing; a value is required", group, hk->key.name);
   }
   /* a stage's key without a default must be given (a NULL string is a value) */
   for (const SpKey *k = klass ? klass->keys : NULL; k && k->name; k++)
     if (!k->def && k->type != SP_KEY_STRING && k->type != SP_KEY_PATH
         && !sp_config_has (c, group, k->name)) {
       g_autofree char *expected = sp_key_expected (k);
-      return config_error (error, "[%s] %s: missing; expected %s", group, k->name, expected);
+      return sp_config_error (error, "[%s] %s: missing; expected %s", group, k->name, expected);
     }
   return TRUE;
 }
@@ -270,7 +258,7 @@ need (SpConfig *c, const char *group, const char *key, const char *verb, GError 
   g_autofree char *v = sp_config_raw (c, group, key);
   if (v)
     return TRUE;
-  return config_error (error, "[%s] %s: missing; `seqpipe %s` needs it", group, key, verb);
+  return sp_config_error (error, "[%s] %s: missing; `seqpipe %s` needs it", group, key, verb);
 }
 
 static gboolean
@@ -283,15 +271,15 @@ check_verb (SpConfig *c, const char *verb, GError **error)
     g_autofree char *inputs = sp_config_raw (c, "pipeline", "inputs");
     g_autofree char *manifest = sp_config_raw (c, "pipeline", "manifest");
     if (!inputs && !manifest)
-      return config_error (error, "[pipeline] inputs: missing; `seqpipe run` needs inputs "
+      return sp_config_error (error, "[pipeline] inputs: missing; `seqpipe run` needs inputs "
                            "or manifest");
     if (inputs && manifest)
-      return config_error (error, "[pipeline] manifest: give inputs or manifest, not both");
+      return sp_config_error (error, "[pipeline] manifest: give inputs or manifest, not both");
     if (has_head && !need (c, "model", "checkpoint", verb, error))
       return FALSE;
   } else if (g_str_equal (verb, "train") || g_str_equal (verb, "eval")) {
     if (!has_head)
-      return config_error (error, "[head] plugin: missing; `seqpipe %s` needs a head", verb);
+      return sp_config_error (error, "[head] plugin: missing; `seqpipe %s` needs a head", verb);
     if (!need (c, "model", "checkpoint", verb, error))
       return FALSE;
     if (g_str_equal (verb, "train") ? !need (c, "train", "manifest", verb, error)
@@ -349,7 +337,7 @@ sp_config_load (const char *path, const char *const *sets, const char *verb, GEr
   g_auto (GStrv) dirs = sp_config_path_list (c, "pipeline", "plugin-path");
   for (int i = 0; dirs && dirs[i]; i++)
     if (!g_file_test (dirs[i], G_FILE_TEST_IS_DIR)) {
-      config_error (error, "[pipeline] plugin-path: \"%s\" is not a directory", dirs[i]);
+      sp_config_error (error, "[pipeline] plugin-path: \"%s\" is not a directory", dirs[i]);
       return NULL;
     }
   c->reg = sp_registry_new ((const char *const *) dirs);

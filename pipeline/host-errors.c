@@ -55,3 +55,14 @@ sp_error_name_input (GError *error, const SpInputInfo *in, int64_t frame)
   error->message = g_strdup_printf ("%s: %s%s", in->path, where, msg);
   g_free (old);
 }
+
+gboolean
+sp_config_error (GError **error, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_set_error_literal (error, SP_ERROR, SP_ERROR_CONFIG, msg);
+  return FALSE;
+}

@@ -21,6 +21,8 @@ typedef enum {
 void sp_error_print (const GError *error);
 /* the exit status DESIGN §3 gives the error: 1, 2 or 3 */
 int sp_error_exit_status (const GError *error);
+/* sets an SP_ERROR_CONFIG error ("[group] key: WHAT"); always FALSE */
+gboolean sp_config_error (GError **error, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
 /* an error that holds for every input of a run (config, plugin): nothing is processed */
 gboolean sp_error_is_setup (const GError *error);
 

@@ -43,16 +43,6 @@ train_sibling (const char *path, const char *suffix)
   return g_strconcat (base, suffix, NULL);
 }
 
-static gboolean G_GNUC_PRINTF (2, 3)
-config_error (GError **error, const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
-  g_set_error_literal (error, SP_ERROR, SP_ERROR_CONFIG, msg);
-  return FALSE;
-}
 
 /* ---- the [train] keys that depend on each other ------------------------------------ */
 
@@ -61,7 +51,7 @@ check_keys (TrainRun *r, gboolean have_val_manifest, double fraction, GError **e
 {
   SpConfig *c = r->c;
   if (have_val_manifest && fraction > 0)
-    return config_error (error, "[train] val-fraction: %g with val-manifest set; validate on "
+    return sp_config_error (error, "[train] val-fraction: %g with val-manifest set; validate on "
                          "one or the other", fraction);
   const char *monitor = sp_config_string (c, "train", "monitor");
   int patience = (int) sp_config_int (c, "train", "patience");
@@ -69,14 +59,14 @@ check_keys (TrainRun *r, gboolean have_val_manifest, double fraction, GError **e
     return FALSE;
   if (!have_val_manifest && fraction <= 0) {
     if (patience != 0)
-      return config_error (error, "[train] patience: %d needs validation data ([train] "
+      return sp_config_error (error, "[train] patience: %d needs validation data ([train] "
                            "val-manifest or val-fraction)", patience);
     if (strcmp (r->mon.name, "loss"))
-      return config_error (error, "[train] monitor: \"%s\" needs validation data ([train] "
+      return sp_config_error (error, "[train] monitor: \"%s\" needs validation data ([train] "
                            "val-manifest or val-fraction)", r->mon.name);
   }
   if (r->head == SPM_HEAD_CAPTIONER && sp_config_int (c, "train", "class-weights") != 0)
-    return config_error (error, "[train] class-weights: balanced weighs classes; the captioner "
+    return sp_config_error (error, "[train] class-weights: balanced weighs classes; the captioner "
                          "has none (use none)");
   return TRUE;
 }
@@ -146,7 +136,7 @@ assign_targets (TrainRun *r, GError **error)
     g_autoptr (GError) e = NULL;
     set = sp_label_set_read (labels, &e);
     if (!set)
-      return config_error (error, "[head] labels: %s", e->message);
+      return sp_config_error (error, "[head] labels: %s", e->message);
   } else if (r->init) {
     set = sp_label_set_new ((const char *const *) r->init->names);
   } else {
@@ -220,7 +210,7 @@ read_data (TrainRun *r, const char *val_manifest, double fraction, GError **erro
       return FALSE;
   } else if (fraction > 0) {
     if (g_mkdir_with_parents (r->out_dir, 0755))
-      return config_error (error, "[pipeline] output-dir: cannot create %s", r->out_dir);
+      return sp_config_error (error, "[pipeline] output-dir: cannot create %s", r->out_dir);
     g_autofree char *split = g_build_filename (r->out_dir, "val-split.csv", NULL);
     r->val = sp_dataset_split (r->train, fraction, (uint64_t) sp_config_int (c, "train", "seed"),
                                split, error);
@@ -257,7 +247,7 @@ model_config (SpConfig *c, SpmHeadKind head, int D, int C, SpmModelConfig *cfg, 
 {
   const char *pool = head == SPM_HEAD_CLASSIFIER ? sp_config_string (c, "head", "pool") : NULL;
   if (head == SPM_HEAD_CLASSIFIER && pool && strcmp (pool, "last") && strcmp (pool, "mean"))
-    return config_error (error, "[head] pool: \"%s\" is not one of last, mean", pool);
+    return sp_config_error (error, "[head] pool: \"%s\" is not one of last, mean", pool);
   *cfg = (SpmModelConfig) {
     .head = head,
     .cell = (SpmCell) sp_config_int (c, "model", "cell"),
@@ -317,7 +307,7 @@ same_shape (const SpmModelConfig *a, const SpmModelConfig *b, const char *path, 
 #undef DIFF
   if (d->len == 0)
     return TRUE;
-  return config_error (error, "%s: not the model this config trains: %s", path, d->str);
+  return sp_config_error (error, "%s: not the model this config trains: %s", path, d->str);
 }
 
 void train_set_meta (SpmModel *m, const char *key, char *value);
@@ -368,26 +358,26 @@ resume_state (TrainRun *r, GError **error)
   g_autofree char *state = train_sibling (r->resume, ".state.safetensors");
   const char *step = meta (r->m, "train_step"), *epoch = meta (r->m, "train_epoch");
   if (!g_str_has_suffix (r->resume, ".last.safetensors") || !step || !epoch)
-    return config_error (error, "--resume %s: not a NAME.last.safetensors checkpoint written by "
+    return sp_config_error (error, "--resume %s: not a NAME.last.safetensors checkpoint written by "
                          "train (it has no train_step/train_epoch record); resume from %s, "
                          "with %s beside it", r->resume, r->last, r->state);
   SpmTrainStateInfo info;
   g_autoptr (GError) e = NULL;
   if (!spm_trainer_state_info (state, &info, &e))
-    return config_error (error, "--resume %s: its state %s: %s", r->resume, state, e->message);
+    return sp_config_error (error, "--resume %s: its state %s: %s", r->resume, state, e->message);
   if (info.step != g_ascii_strtoll (step, NULL, 10)
       || info.epochs_done != (int) g_ascii_strtoll (epoch, NULL, 10))
-    return config_error (error, "--resume %s: the checkpoint is of step %s (epoch %s) but its "
+    return sp_config_error (error, "--resume %s: the checkpoint is of step %s (epoch %s) but its "
                          "state %s is of step %" G_GINT64_FORMAT " (epoch %d): they were not "
                          "written together; resume from a .last checkpoint and the "
                          ".last.state file saved with it", r->resume, step, epoch, state,
                          info.step, info.epochs_done);
   if (!spm_trainer_load_state (r->t, state, &e))
-    return config_error (error, "--resume %s: %s", r->resume, e->message);
+    return sp_config_error (error, "--resume %s: %s", r->resume, e->message);
   /* the early-stopping record the run had reached, of the same monitor */
   const char *was = meta (r->m, "train_monitor");
   if (was && strcmp (was, r->mon.name))
-    return config_error (error, "[train] monitor: \"%s\", but the run in %s monitored \"%s\" "
+    return sp_config_error (error, "[train] monitor: \"%s\", but the run in %s monitored \"%s\" "
                          "(its best epoch is by that measure); resume with monitor = %s",
                          r->mon.name, r->resume, was, was);
   if (meta (r->m, "train_best_epoch")) {
@@ -421,11 +411,11 @@ train_setup (SpConfig *c, const char *resume, gboolean quiet, GError **error)
   r->resume = g_strdup (resume);
   r->epochs = (int) sp_config_int (c, "train", "epochs");
   if (!r->manifest || !*r->manifest) {
-    config_error (error, "[train] manifest: required by train");
+    sp_config_error (error, "[train] manifest: required by train");
     return NULL;
   }
   if (!r->ckpt || !*r->ckpt) {
-    config_error (error, "[model] checkpoint: required by train");
+    sp_config_error (error, "[model] checkpoint: required by train");
     return NULL;
   }
   if (val_manifest && !*val_manifest)
@@ -446,7 +436,7 @@ train_setup (SpConfig *c, const char *resume, gboolean quiet, GError **error)
     if (!r->init)
       return NULL;
     if (r->init->cfg.head != r->head) {
-      config_error (error, "[train] init: %s is a checkpoint for another head", init_path);
+      sp_config_error (error, "[train] init: %s is a checkpoint for another head", init_path);
       return NULL;
     }
   }
@@ -465,7 +455,7 @@ train_setup (SpConfig *c, const char *resume, gboolean quiet, GError **error)
 
   g_autofree char *ckpt_dir = g_path_get_dirname (r->ckpt);
   if (g_mkdir_with_parents (r->out_dir, 0755) || g_mkdir_with_parents (ckpt_dir, 0755)) {
-    config_error (error, "[pipeline] output-dir: cannot create %s or %s", r->out_dir, ckpt_dir);
+    sp_config_error (error, "[pipeline] output-dir: cannot create %s or %s", r->out_dir, ckpt_dir);
     return NULL;
   }
   /* a directory the checkpoint cannot be written in fails now, not after an epoch */
